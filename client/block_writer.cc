@@ -1,0 +1,162 @@
+#include "client/block_writer.h"
+
+#include "common/crc32c.h"
+#include "common/frame.h"
+
+namespace dfs {
+
+namespace {
+constexpr int64_t kConnectTimeoutMs = 5000;
+constexpr int64_t kIoTimeoutMs = 60000;
+}  // namespace
+
+Result<std::unique_ptr<BlockWriter>> BlockWriter::Open(
+    const proto::Block& block, const std::vector<proto::DatanodeId>& pipeline,
+    const std::string& client_name, std::string* bad_node) {
+  if (pipeline.empty()) return InvalidArgument("empty pipeline");
+  const auto& first = pipeline[0];
+  std::string where = first.host() + ":" + std::to_string(first.data_port());
+  auto sock = Connect(first.host(), static_cast<uint16_t>(first.data_port()), kConnectTimeoutMs);
+  if (!sock.ok()) {
+    if (bad_node) *bad_node = first.uuid();
+    return Unavailable("cannot reach datanode " + where + ": " + sock.status().message());
+  }
+  RETURN_IF_ERROR(sock->SetTimeoutMs(kIoTimeoutMs));
+  proto::OpRequest req;
+  auto* w = req.mutable_write();
+  *w->mutable_block() = block;
+  for (size_t i = 1; i < pipeline.size(); ++i) *w->add_downstream() = pipeline[i];
+  w->set_client_name(client_name);
+  proto::OpResponse resp;
+  Status s = WriteMessage(*sock, req);
+  if (s.ok()) s = ReadMessage(*sock, &resp);
+  if (!s.ok()) {
+    if (bad_node) *bad_node = first.uuid();
+    return Unavailable("pipeline setup with " + where + " failed: " + s.message());
+  }
+  if (resp.code() != 0) {
+    if (bad_node) *bad_node = resp.first_bad_link().empty() ? first.uuid() : resp.first_bad_link();
+    return Status(static_cast<Code>(resp.code()), "datanode " + where + ": " + resp.message());
+  }
+  std::unique_ptr<BlockWriter> bw(new BlockWriter(block, std::move(*sock), pipeline));
+  bw->buf_.reserve(kPacketBytes);
+  bw->crcs_.resize(ChunkCount(kPacketBytes));
+  bw->ack_thread_ = std::thread([p = bw.get()] { p->AckLoop(); });
+  return bw;
+}
+
+BlockWriter::~BlockWriter() {
+  sock_.Shutdown();
+  if (ack_thread_.joinable()) ack_thread_.join();
+}
+
+Status BlockWriter::Failure() {
+  std::lock_guard<std::mutex> l(mu_);
+  return ack_error_;
+}
+
+Status BlockWriter::Write(const char* data, size_t len) {
+  while (len > 0) {
+    size_t n = std::min(len, kPacketBytes - buf_.size());
+    buf_.insert(buf_.end(), data, data + n);
+    data += n;
+    len -= n;
+    if (buf_.size() == kPacketBytes) RETURN_IF_ERROR(SendBuffered());
+  }
+  return Status::Ok();
+}
+
+Status BlockWriter::SendBuffered() {
+  if (buf_.empty()) return Status::Ok();
+  ChunkCrcs(buf_.data(), buf_.size(), crcs_.data());
+  RETURN_IF_ERROR(WritePacket(buf_.data(), buf_.size(), crcs_.data()));
+  buf_.clear();
+  return Status::Ok();
+}
+
+Status BlockWriter::WritePacket(const char* data, size_t len, const uint32_t* crcs) {
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] {
+      return !ack_error_.ok() || ack_done_ ||
+             next_seqno_ - acked_seqno_ <= static_cast<int64_t>(kMaxPacketsInFlight);
+    });
+    if (!ack_error_.ok()) return ack_error_;
+  }
+  proto::PacketHeader h;
+  h.set_seqno(next_seqno_++);
+  h.set_offset_in_block(bytes_sent_);
+  h.set_data_len(static_cast<uint32_t>(len));
+  Status s = dfs::WritePacket(sock_, h, crcs, data, len);
+  if (!s.ok()) {
+    Status f = Failure();
+    return f.ok() ? Unavailable("sending to the pipeline failed: " + s.message()) : f;
+  }
+  bytes_sent_ += len;
+  return Status::Ok();
+}
+
+Result<proto::Block> BlockWriter::Close() {
+  RETURN_IF_ERROR(SendBuffered());
+  proto::PacketHeader h;
+  int64_t last = next_seqno_++;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    last_seqno_ = last;
+  }
+  h.set_seqno(last);
+  h.set_offset_in_block(bytes_sent_ - bytes_sent_ % kBytesPerChecksum);
+  h.set_data_len(0);
+  h.set_last(true);
+  Status s = dfs::WritePacket(sock_, h, nullptr, nullptr, 0);
+  if (!s.ok()) {
+    Status f = Failure();
+    return f.ok() ? Unavailable("sending to the pipeline failed: " + s.message()) : f;
+  }
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return !ack_error_.ok() || ack_done_ || acked_seqno_ >= last; });
+    if (!ack_error_.ok()) return ack_error_;
+    if (acked_seqno_ < last) return Unavailable("pipeline closed before the last ack");
+  }
+  proto::Block b = block_;
+  b.set_num_bytes(bytes_sent_);
+  return b;
+}
+
+void BlockWriter::AckLoop() {
+  proto::PipelineAck ack;
+  for (;;) {
+    Status s = ReadMessage(sock_, &ack);
+    std::lock_guard<std::mutex> l(mu_);
+    if (!s.ok()) {
+      if (ack_error_.ok() && !ack_done_) {
+        ack_error_ = Unavailable("lost the pipeline's acks: " + s.message());
+      }
+      ack_done_ = true;
+      cv_.notify_all();
+      return;
+    }
+    for (int i = 0; i < ack.codes_size(); ++i) {
+      if (ack.codes(i) != 0) {
+        std::string who = i < static_cast<int>(pipeline_.size())
+                              ? pipeline_[i].host() + ":" + std::to_string(pipeline_[i].data_port())
+                              : "?";
+        ack_error_ = Status(static_cast<Code>(ack.codes(i)),
+                            "datanode " + who + " failed packet " + std::to_string(ack.seqno()) +
+                                ": " + ack.message());
+        ack_done_ = true;
+        cv_.notify_all();
+        return;
+      }
+    }
+    acked_seqno_ = ack.seqno();
+    cv_.notify_all();
+    if (acked_seqno_ == last_seqno_) {
+      ack_done_ = true;
+      return;
+    }
+  }
+}
+
+}  // namespace dfs

@@ -1,0 +1,497 @@
+// dfs: the command-line client. Each subcommand is a small function over libdfs.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <thread>
+
+#include "client/errno_map.h"
+#include "client/file_system.h"
+#include "client/input_stream.h"
+#include "client/output_stream.h"
+
+namespace dfs {
+namespace {
+
+std::unique_ptr<FileSystem> g_fs;
+
+// Prints "dfs: /a/b: No such file or directory" and returns 1.
+int Fail(const std::string& path, const Status& s) {
+  int err = ToErrno(s);
+  std::string what = err == EIO || err == EINVAL || err == EPERM || err == EHOSTUNREACH ||
+                             err == ETIMEDOUT || err == ENOSPC
+                         ? s.message()
+                         : std::strerror(err);
+  fprintf(stderr, "dfs: %s: %s\n", path.c_str(), what.c_str());
+  return 1;
+}
+
+std::string HumanSize(uint64_t n, bool human) {
+  if (!human) return std::to_string(n);
+  const char* units[] = {"", "K", "M", "G", "T", "P"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) snprintf(buf, sizeof buf, "%lu", n);
+  else snprintf(buf, sizeof buf, "%.1f%s", v, units[u]);
+  return buf;
+}
+
+std::string ModeString(const FileStatus& s) {
+  std::string m = s.type() == proto::DIRECTORY ? "d" : "-";
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) m += (s.mode() & (1u << (8 - i))) ? rwx[i] : '-';
+  return m;
+}
+
+std::string TimeString(int64_t ms) {
+  time_t t = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+
+// Draws "[=====>     ]  45%  123.4M  234.5 MB/s" on stderr when it is a terminal.
+class Progress {
+ public:
+  Progress(uint64_t total) : total_(total), start_(std::chrono::steady_clock::now()),
+                             show_(isatty(2)) {}
+  void Update(uint64_t done) {
+    if (!show_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    double pct = total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100;
+    int filled = static_cast<int>(pct / 100 * 30);
+    std::string bar(static_cast<size_t>(filled), '=');
+    if (filled < 30) bar += '>' + std::string(static_cast<size_t>(29 - filled), ' ');
+    fprintf(stderr, "\r[%s] %3.0f%% %8s %7.1f MB/s", bar.c_str(), pct,
+            HumanSize(done, true).c_str(), secs > 0 ? static_cast<double>(done) / 1e6 / secs : 0);
+    if (done >= total_) fprintf(stderr, "\n");
+  }
+
+ private:
+  uint64_t total_;
+  std::chrono::steady_clock::time_point start_, last_;
+  bool show_;
+};
+
+void PrintStatus(const FileStatus& s, bool human) {
+  bool dir = s.type() == proto::DIRECTORY;
+  printf("%s %3s %-8s %-10s %10s %s %s\n", ModeString(s).c_str(),
+         dir ? "-" : std::to_string(s.replication()).c_str(), s.owner().c_str(), s.group().c_str(),
+         HumanSize(s.length(), human).c_str(), TimeString(s.mtime_ms()).c_str(), s.path().c_str());
+}
+
+int Ls(const std::vector<std::string>& paths, bool recursive, bool human) {
+  int rc = 0;
+  std::vector<std::string> todo = paths.empty() ? std::vector<std::string>{"/"} : paths;
+  for (const auto& p : todo) {
+    auto st = g_fs->GetFileStatus(p);
+    if (!st.ok()) {
+      rc = Fail(p, st.status());
+      continue;
+    }
+    if (st->type() != proto::DIRECTORY) {
+      PrintStatus(*st, human);
+      continue;
+    }
+    auto entries = g_fs->ListStatus(p);
+    if (!entries.ok()) {
+      rc = Fail(p, entries.status());
+      continue;
+    }
+    if (!recursive) printf("Found %zu items\n", entries->size());
+    for (const auto& e : *entries) {
+      PrintStatus(e, human);
+      if (recursive && e.type() == proto::DIRECTORY) rc |= Ls({e.path()}, true, human);
+    }
+  }
+  return rc;
+}
+
+// The destination of a copy into `dst`: dst itself, or dst/<name of src> if dst is a
+// directory.
+std::string RemoteTarget(const std::string& src, const std::string& dst) {
+  auto st = g_fs->GetFileStatus(dst);
+  if (st.ok() && st->type() == proto::DIRECTORY) {
+    return NormalizePath(dst) + "/" + std::filesystem::path(src).filename().string();
+  }
+  return dst;
+}
+
+int Put(const std::vector<std::string>& args, bool force, uint32_t replication,
+        uint64_t block_size) {
+  if (args.size() < 2) {
+    fprintf(stderr, "dfs put: need a local source and a remote destination\n");
+    return 2;
+  }
+  const std::string& dst_arg = args.back();
+  int rc = 0;
+  std::vector<char> buf(4 << 20);
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    const std::string& src = args[i];
+    FILE* in = src == "-" ? stdin : fopen(src.c_str(), "rb");
+    if (!in) {
+      fprintf(stderr, "dfs: %s: %s\n", src.c_str(), std::strerror(errno));
+      rc = 1;
+      continue;
+    }
+    std::string dst = src == "-" ? dst_arg : RemoteTarget(src, dst_arg);
+    uint64_t total = 0;
+    if (in != stdin) {
+      std::error_code ec;
+      total = std::filesystem::file_size(src, ec);
+    }
+    CreateOptions o;
+    o.overwrite = force;
+    o.replication = replication;
+    o.block_size = block_size;
+    auto out = g_fs->Create(dst, o);
+    if (!out.ok()) {
+      if (in != stdin) fclose(in);
+      rc = Fail(dst, out.status());
+      continue;
+    }
+    Progress progress(total);
+    uint64_t done = 0;
+    Status s;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), in)) > 0) {
+      s = (*out)->Write(buf.data(), n);
+      if (!s.ok()) break;
+      done += n;
+      progress.Update(std::min(done, total));
+    }
+    if (ferror(in)) s = ErrnoStatus("read " + src, errno);
+    if (in != stdin) fclose(in);
+    Status c = (*out)->Close();
+    if (s.ok()) s = c;
+    if (!s.ok()) {
+      rc = Fail(dst, s);
+      g_fs->Delete(dst, false);
+      continue;
+    }
+    progress.Update(total);
+  }
+  return rc;
+}
+
+// Copies a remote file to a FILE*; with a progress bar if asked.
+Status CopyOut(const std::string& src, FILE* out, bool progress_bar, uint64_t start = 0) {
+  ASSIGN_OR_RETURN(auto in, g_fs->Open(src));
+  RETURN_IF_ERROR(in->Seek(std::min(start, in->length())));
+  Progress progress(in->length() - in->position());
+  std::vector<char> buf(4 << 20);
+  uint64_t done = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), buf.size()));
+    if (n == 0) break;
+    if (fwrite(buf.data(), 1, n, out) != n) return ErrnoStatus("write", errno);
+    done += n;
+    if (progress_bar) progress.Update(done);
+  }
+  if (progress_bar) progress.Update(in->length() - start);
+  return Status::Ok();
+}
+
+int Get(const std::string& src, const std::string& dst_arg) {
+  std::string dst = dst_arg;
+  if (std::filesystem::is_directory(dst)) {
+    dst += "/" + std::filesystem::path(NormalizePath(src)).filename().string();
+  }
+  FILE* out = dst == "-" ? stdout : fopen(dst.c_str(), "wb");
+  if (!out) {
+    fprintf(stderr, "dfs: %s: %s\n", dst.c_str(), std::strerror(errno));
+    return 1;
+  }
+  Status s = CopyOut(src, out, out != stdout);
+  if (out != stdout && fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + dst, errno);
+  if (!s.ok()) {
+    if (out != stdout) std::filesystem::remove(dst);
+    return Fail(src, s);
+  }
+  return 0;
+}
+
+int Cp(const std::string& src, const std::string& dst_arg, bool force) {
+  std::string dst = RemoteTarget(src, dst_arg);
+  auto in = g_fs->Open(src);
+  if (!in.ok()) return Fail(src, in.status());
+  CreateOptions o;
+  o.overwrite = force;
+  auto out = g_fs->Create(dst, o);
+  if (!out.ok()) return Fail(dst, out.status());
+  std::vector<char> buf(4 << 20);
+  for (;;) {
+    auto n = (*in)->Read(buf.data(), buf.size());
+    if (!n.ok()) return Fail(src, n.status());
+    if (*n == 0) break;
+    Status s = (*out)->Write(buf.data(), *n);
+    if (!s.ok()) return Fail(dst, s);
+  }
+  Status s = (*out)->Close();
+  return s.ok() ? 0 : Fail(dst, s);
+}
+
+int Du(const std::vector<std::string>& paths, bool summary, bool human) {
+  int rc = 0;
+  for (const auto& p : paths.empty() ? std::vector<std::string>{"/"} : paths) {
+    std::vector<std::string> targets = {p};
+    if (!summary) {
+      auto entries = g_fs->ListStatus(p);
+      if (!entries.ok()) {
+        rc = Fail(p, entries.status());
+        continue;
+      }
+      targets.clear();
+      for (const auto& e : *entries) targets.push_back(e.path());
+    }
+    for (const auto& t : targets) {
+      auto cs = g_fs->GetContentSummary(t);
+      if (!cs.ok()) {
+        rc = Fail(t, cs.status());
+        continue;
+      }
+      printf("%-10s %-10s %s\n", HumanSize(cs->length, human).c_str(),
+             HumanSize(cs->space_consumed, human).c_str(), NormalizePath(t).c_str());
+    }
+  }
+  return rc;
+}
+
+int Df(bool human) {
+  auto st = g_fs->GetStats();
+  if (!st.ok()) return Fail("df", st.status());
+  printf("%-12s %12s %12s %12s %5s\n", "Filesystem", "Size", "Used", "Available", "Use%");
+  double pct = st->capacity() ? 100.0 * static_cast<double>(st->used()) /
+                                    static_cast<double>(st->capacity())
+                              : 0;
+  printf("%-12s %12s %12s %12s %4.0f%%\n", "dfs://", HumanSize(st->capacity(), human).c_str(),
+         HumanSize(st->used(), human).c_str(), HumanSize(st->remaining(), human).c_str(), pct);
+  return 0;
+}
+
+int Stat(const std::string& path) {
+  auto st = g_fs->GetFileStatus(path);
+  if (!st.ok()) return Fail(path, st.status());
+  bool dir = st->type() == proto::DIRECTORY;
+  printf("  Path: %s\n  Type: %s%s\n  Size: %lu\n", st->path().c_str(),
+         dir ? "directory" : "file", st->under_construction() ? " (being written)" : "",
+         st->length());
+  if (!dir) printf("  Replication: %u\n  Block size: %lu\n", st->replication(), st->block_size());
+  printf("  Owner: %s\n  Group: %s\n  Permission: %s (%04o)\n  Modified: %s\n  Inode: %lu\n",
+         st->owner().c_str(), st->group().c_str(), ModeString(*st).c_str(), st->mode(),
+         TimeString(st->mtime_ms()).c_str(), st->inode_id());
+  return 0;
+}
+
+int Setrep(uint32_t replication, const std::string& path, bool wait) {
+  Status s = g_fs->SetReplication(path, replication);
+  if (!s.ok()) return Fail(path, s);
+  printf("Replication %u set: %s\n", replication, NormalizePath(path).c_str());
+  if (!wait) return 0;
+  for (;;) {
+    proto::GetBlockLocationsRequest req;
+    req.set_path(NormalizePath(path));
+    proto::GetBlockLocationsResponse resp;
+    s = g_fs->Call(
+        [&](grpc::ClientContext* c) { return g_fs->stub()->GetBlockLocations(c, req, &resp); });
+    if (!s.ok()) return Fail(path, s);
+    bool done = true;
+    for (const auto& b : resp.blocks()) done &= b.locations_size() == static_cast<int>(replication);
+    if (done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  printf("Replication reached for %s\n", NormalizePath(path).c_str());
+  return 0;
+}
+
+int AdminReport() {
+  auto st = g_fs->GetStats();
+  if (!st.ok()) return Fail("admin report", st.status());
+  auto dns = g_fs->GetDatanodeReport();
+  if (!dns.ok()) return Fail("admin report", dns.status());
+  printf("Configured capacity: %s\nUsed: %s\nRemaining: %s\nFiles: %lu  Directories: %lu  "
+         "Blocks: %lu\nUnder-replicated blocks: %lu\nCorrupt replicas: %lu\n"
+         "Live datanodes: %u  Dead datanodes: %u\n\n",
+         HumanSize(st->capacity(), true).c_str(), HumanSize(st->used(), true).c_str(),
+         HumanSize(st->remaining(), true).c_str(), st->files(), st->directories(), st->blocks(),
+         st->under_replicated_blocks(), st->corrupt_replicas(), st->live_datanodes(),
+         st->dead_datanodes());
+  for (const auto& d : *dns) {
+    printf("%s  %s:%u  %s  rack %s  blocks %u  used %s  last heartbeat %.1fs ago\n",
+           d.id().uuid().c_str(), d.id().host().c_str(), d.id().data_port(),
+           d.live() ? "live" : "DEAD", d.id().rack().c_str(), d.blocks(),
+           HumanSize(d.used(), true).c_str(), static_cast<double>(d.last_heartbeat_ms_ago()) / 1000);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace dfs
+
+int main(int argc, char** argv) {
+  using namespace dfs;
+  CLI::App app{"dfs: use the distributed file system (configuration from --conf or $DFS_CONF)"};
+  app.require_subcommand(1);
+  std::string conf_path;
+  app.add_option("--conf", conf_path, "client configuration file");
+  std::vector<std::string> paths;
+  bool recursive = false, human = false, parents = false, force = false, summary = false,
+       wait = false;
+  uint32_t replication = 0;
+  std::string block_size;
+  int rc = 0;
+
+  auto* ls = app.add_subcommand("ls", "list a directory or show a file");
+  ls->add_flag("-R", recursive, "recurse into subdirectories");
+  ls->add_flag("-H,--human", human, "sizes like 1.5M");
+  ls->add_option("paths", paths, "paths (default /)");
+  auto* mkdir = app.add_subcommand("mkdir", "create directories");
+  mkdir->add_flag("-p", parents, "create parents; no error if it exists");
+  mkdir->add_option("paths", paths)->required();
+  auto* put = app.add_subcommand("put", "copy local files (or - for stdin) into the file system");
+  put->add_flag("-f", force, "overwrite the destination");
+  put->add_option("-r,--replication", replication, "replication factor");
+  put->add_option("-b,--block-size", block_size, "block size (e.g. 64M)");
+  put->add_option("args", paths, "local sources... remote destination")->required();
+  auto* get = app.add_subcommand("get", "copy a file to the local disk (- for stdout)");
+  get->add_option("args", paths, "remote source, local destination")->required()->expected(2);
+  auto* cat = app.add_subcommand("cat", "print files");
+  cat->add_option("paths", paths)->required();
+  auto* tail = app.add_subcommand("tail", "print the last kilobyte of a file");
+  tail->add_option("path", paths)->required()->expected(1);
+  auto* rm = app.add_subcommand("rm", "delete files or directories");
+  rm->add_flag("-r", recursive, "delete directories and their contents");
+  rm->add_flag("-f", force, "no error if a path does not exist");
+  rm->add_option("paths", paths)->required();
+  auto* mv = app.add_subcommand("mv", "move or rename");
+  mv->add_option("args", paths, "sources... destination")->required();
+  auto* cp = app.add_subcommand("cp", "copy a file within the file system");
+  cp->add_flag("-f", force, "overwrite the destination");
+  cp->add_option("args", paths, "source destination")->required()->expected(2);
+  auto* stat = app.add_subcommand("stat", "show a file's or directory's details");
+  stat->add_option("paths", paths)->required();
+  auto* du = app.add_subcommand("du", "space used by each entry of a directory");
+  du->add_flag("-s", summary, "one total per path");
+  du->add_flag("-H,--human", human, "sizes like 1.5M");
+  du->add_option("paths", paths);
+  auto* df = app.add_subcommand("df", "capacity and free space of the file system");
+  df->add_flag("-H,--human", human, "sizes like 1.5T");
+  auto* setrep = app.add_subcommand("setrep", "change the replication factor of files");
+  setrep->add_flag("-w", wait, "wait until every block has that many replicas");
+  setrep->add_option("replication", replication)->required()->check(CLI::Range(1, 32));
+  setrep->add_option("paths", paths)->required();
+  auto* touchz = app.add_subcommand("touchz", "create empty files");
+  touchz->add_option("paths", paths)->required();
+  auto* test = app.add_subcommand("test", "exit 0 if the path passes the test, else 1");
+  bool te = false, td = false, tf = false;
+  test->add_flag("-e", te, "exists");
+  test->add_flag("-d", td, "is a directory");
+  test->add_flag("-f", tf, "is a file");
+  test->add_option("path", paths)->required()->expected(1);
+  auto* admin = app.add_subcommand("admin", "cluster administration");
+  admin->require_subcommand(1);
+  auto* report = admin->add_subcommand("report", "capacity, block health and every datanode");
+
+  CLI11_PARSE(app, argc, argv);
+
+  auto conf = LoadClientConfig(conf_path);
+  if (!conf.ok()) {
+    fprintf(stderr, "dfs: %s\n", conf.status().message().c_str());
+    return 2;
+  }
+  auto fs = FileSystem::Connect(*conf);
+  if (!fs.ok()) {
+    fprintf(stderr, "dfs: %s\n", fs.status().message().c_str());
+    return 2;
+  }
+  g_fs = std::move(*fs);
+
+  if (*ls) return Ls(paths, recursive, human);
+  if (*mkdir) {
+    for (const auto& p : paths) {
+      Status s = g_fs->Mkdirs(p, parents);
+      if (!s.ok()) rc = Fail(p, s);
+    }
+  } else if (*put) {
+    uint64_t bs = 0;
+    if (!block_size.empty()) {
+      auto parsed = ParseSize(block_size);
+      if (!parsed.ok()) return Fail("--block-size", parsed.status());
+      bs = *parsed;
+    }
+    rc = Put(paths, force, replication, bs);
+  } else if (*get) {
+    rc = Get(paths[0], paths[1]);
+  } else if (*cat) {
+    for (const auto& p : paths) {
+      Status s = CopyOut(p, stdout, false);
+      if (!s.ok()) rc = Fail(p, s);
+    }
+  } else if (*tail) {
+    auto st = g_fs->GetFileStatus(paths[0]);
+    Status s = st.status();
+    if (s.ok()) s = CopyOut(paths[0], stdout, false, st->length() > 1024 ? st->length() - 1024 : 0);
+    if (!s.ok()) rc = Fail(paths[0], s);
+  } else if (*rm) {
+    for (const auto& p : paths) {
+      Status s = g_fs->Delete(p, recursive);
+      if (!s.ok() && !(force && s.code() == Code::kNotFound)) rc = Fail(p, s);
+    }
+  } else if (*mv) {
+    if (paths.size() < 2) return Fail("mv", InvalidArgument("need a source and a destination"));
+    for (size_t i = 0; i + 1 < paths.size(); ++i) {
+      Status s = g_fs->Rename(paths[i], paths.back());
+      if (!s.ok()) rc = Fail(paths[i], s);
+    }
+  } else if (*cp) {
+    rc = Cp(paths[0], paths[1], force);
+  } else if (*stat) {
+    for (const auto& p : paths) rc |= Stat(p);
+  } else if (*du) {
+    rc = Du(paths, summary, human);
+  } else if (*df) {
+    rc = Df(human);
+  } else if (*setrep) {
+    for (const auto& p : paths) rc |= Setrep(replication, p, wait);
+  } else if (*touchz) {
+    for (const auto& p : paths) {
+      auto st = g_fs->GetFileStatus(p);
+      if (st.ok() && st->length() > 0) {
+        fprintf(stderr, "dfs: %s: Not a zero-length file\n", p.c_str());
+        rc = 1;
+        continue;
+      }
+      CreateOptions o;
+      o.overwrite = true;
+      auto out = g_fs->Create(p, o);
+      Status s = out.ok() ? (*out)->Close() : out.status();
+      if (!s.ok()) rc = Fail(p, s);
+    }
+  } else if (*test) {
+    auto st = g_fs->GetFileStatus(paths[0]);
+    if (!st.ok()) {
+      if (st.status().code() != Code::kNotFound) return Fail(paths[0], st.status());
+      return 1;
+    }
+    if (td) return st->type() == proto::DIRECTORY ? 0 : 1;
+    if (tf) return st->type() == proto::FILE ? 0 : 1;
+    return 0;
+  } else if (*report) {
+    rc = AdminReport();
+  }
+  return rc;
+}

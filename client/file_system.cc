@@ -1,0 +1,185 @@
+#include "client/file_system.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "client/input_stream.h"
+#include "client/output_stream.h"
+#include "common/rpc.h"
+
+namespace dfs {
+
+std::string NormalizePath(const std::string& path) {
+  std::string out = "/";
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '/' && (out.back() == '/')) continue;
+    out += path[i];
+  }
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const Config& conf) {
+  std::string nn = conf.GetString("namenode");
+  if (nn.empty()) return InvalidArgument("configuration has no 'namenode = host:port'");
+  RETURN_IF_ERROR(SplitHostPort(nn).status());
+  std::unique_ptr<FileSystem> fs(new FileSystem());
+  fs->stub_ = proto::ClientProtocol::NewStub(MakeChannel(nn));
+  std::string user = conf.GetString("user");
+  if (user.empty()) {
+    const char* env = getenv("USER");
+    if (env && *env) user = env;
+    else if (struct passwd* pw = getpwuid(getuid())) user = pw->pw_name;
+  }
+  fs->user_ = user;
+  std::random_device rd;
+  char id[64];
+  snprintf(id, sizeof id, "dfs-client-%d-%08x%08x", getpid(), rd(), rd());
+  fs->client_name_ = id;
+  fs->default_replication_ = static_cast<uint32_t>(conf.GetInt("replication", 0));
+  fs->default_block_size_ = static_cast<uint64_t>(conf.GetInt("block_size", 0));
+  return fs;
+}
+
+FileSystem::~FileSystem() = default;
+
+Status FileSystem::Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn) {
+  std::string call_id = std::to_string(next_call_id_++);
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  int64_t backoff_ms = 50;
+  for (;;) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata(kUserKey, user_);
+    ctx.AddMetadata(kClientIdKey, client_name_);
+    ctx.AddMetadata(kCallIdKey, call_id);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status s = fn(&ctx);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE ||
+        std::chrono::steady_clock::now() > give_up) {
+      Status out = FromGrpc(s);
+      if (out.code() == Code::kUnavailable) {
+        return Unavailable("namenode unavailable: " + out.message());
+      }
+      return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
+  }
+}
+
+Result<std::unique_ptr<OutputStream>> FileSystem::Create(const std::string& path,
+                                                         const CreateOptions& options) {
+  proto::CreateRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_mode(options.mode);
+  req.set_client_name(client_name_);
+  req.set_overwrite(options.overwrite);
+  req.set_create_parent(options.create_parent);
+  req.set_replication(options.replication ? options.replication : default_replication_);
+  req.set_block_size(options.block_size ? options.block_size : default_block_size_);
+  proto::CreateResponse resp;
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->Create(c, req, &resp); }));
+  return std::unique_ptr<OutputStream>(new OutputStream(this, resp.status()));
+}
+
+Result<std::unique_ptr<OutputStream>> FileSystem::Append(const std::string& path) {
+  proto::AppendRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_client_name(client_name_);
+  proto::AppendResponse resp;
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->Append(c, req, &resp); }));
+  return std::unique_ptr<OutputStream>(new OutputStream(this, resp.status()));
+}
+
+Result<std::unique_ptr<InputStream>> FileSystem::Open(const std::string& path) {
+  std::unique_ptr<InputStream> in(new InputStream(this, NormalizePath(path)));
+  RETURN_IF_ERROR(in->FetchLocations());
+  return in;
+}
+
+Status FileSystem::Mkdirs(const std::string& path, bool create_parent, uint32_t mode) {
+  proto::MkdirsRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_create_parent(create_parent);
+  req.set_mode(mode);
+  proto::MkdirsResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->Mkdirs(c, req, &resp); });
+}
+
+Result<std::vector<FileStatus>> FileSystem::ListStatus(const std::string& path) {
+  std::vector<FileStatus> out;
+  proto::ListStatusRequest req;
+  req.set_path(NormalizePath(path));
+  for (;;) {
+    proto::ListStatusResponse resp;
+    RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->ListStatus(c, req, &resp); }));
+    for (auto& e : *resp.mutable_entries()) out.push_back(std::move(e));
+    if (!resp.has_more() || out.empty()) break;
+    std::string last = out.back().path();
+    req.set_start_after(last.substr(last.rfind('/') + 1));
+  }
+  return out;
+}
+
+Result<FileStatus> FileSystem::GetFileStatus(const std::string& path) {
+  proto::GetFileInfoRequest req;
+  req.set_path(NormalizePath(path));
+  proto::GetFileInfoResponse resp;
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->GetFileInfo(c, req, &resp); }));
+  return resp.status();
+}
+
+Status FileSystem::Rename(const std::string& src, const std::string& dst) {
+  proto::RenameRequest req;
+  req.set_src(NormalizePath(src));
+  req.set_dst(NormalizePath(dst));
+  proto::RenameResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->Rename(c, req, &resp); });
+}
+
+Status FileSystem::Delete(const std::string& path, bool recursive) {
+  proto::DeleteRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_recursive(recursive);
+  proto::DeleteResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->Delete(c, req, &resp); });
+}
+
+Status FileSystem::SetReplication(const std::string& path, uint32_t replication) {
+  proto::SetReplicationRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_replication(replication);
+  proto::SetReplicationResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->SetReplication(c, req, &resp); });
+}
+
+Result<ContentSummary> FileSystem::GetContentSummary(const std::string& path) {
+  proto::GetContentSummaryRequest req;
+  req.set_path(NormalizePath(path));
+  proto::GetContentSummaryResponse resp;
+  RETURN_IF_ERROR(
+      Call([&](grpc::ClientContext* c) { return stub_->GetContentSummary(c, req, &resp); }));
+  return ContentSummary{resp.length(), resp.file_count(), resp.directory_count(),
+                        resp.space_consumed()};
+}
+
+Result<proto::GetStatsResponse> FileSystem::GetStats() {
+  proto::GetStatsRequest req;
+  proto::GetStatsResponse resp;
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->GetStats(c, req, &resp); }));
+  return resp;
+}
+
+Result<std::vector<proto::DatanodeReport>> FileSystem::GetDatanodeReport() {
+  proto::GetDatanodeReportRequest req;
+  proto::GetDatanodeReportResponse resp;
+  RETURN_IF_ERROR(
+      Call([&](grpc::ClientContext* c) { return stub_->GetDatanodeReport(c, req, &resp); }));
+  return std::vector<proto::DatanodeReport>(resp.datanodes().begin(), resp.datanodes().end());
+}
+
+}  // namespace dfs

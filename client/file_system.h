@@ -1,0 +1,88 @@
+// libdfs: the client library. A FileSystem talks to the namenode for metadata and to
+// datanodes for block data; InputStream and OutputStream read and write files.
+//
+// Paths are absolute ("/a/b"); a relative path is taken from the root, and trailing
+// slashes are dropped. Errors are Status values whose messages name the path
+// ("no such file or directory: /a/b").
+//
+// A FileSystem is thread-safe; each stream is used by one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "proto/namenode.grpc.pb.h"
+
+namespace dfs {
+
+class InputStream;
+class OutputStream;
+
+using FileStatus = proto::FileStatus;
+
+struct CreateOptions {
+  bool overwrite = false;
+  bool create_parent = true;
+  uint32_t replication = 0;  // 0: the client configuration's, else the namenode's default
+  uint64_t block_size = 0;
+  uint32_t mode = 0644;
+};
+
+struct ContentSummary {
+  uint64_t length = 0;
+  uint64_t file_count = 0;
+  uint64_t directory_count = 0;
+  uint64_t space_consumed = 0;
+};
+
+class FileSystem {
+ public:
+  // Keys read from conf: namenode (host:port, required), replication, block_size, user.
+  static Result<std::unique_ptr<FileSystem>> Connect(const Config& conf);
+  ~FileSystem();
+
+  Result<std::unique_ptr<OutputStream>> Create(const std::string& path,
+                                               const CreateOptions& options = {});
+  // Opens a closed file for writing at its end. New data starts a new block.
+  Result<std::unique_ptr<OutputStream>> Append(const std::string& path);
+  Result<std::unique_ptr<InputStream>> Open(const std::string& path);
+
+  Status Mkdirs(const std::string& path, bool create_parent = true, uint32_t mode = 0755);
+  // A directory's entries (all of them, paged from the namenode), or the file itself.
+  Result<std::vector<FileStatus>> ListStatus(const std::string& path);
+  Result<FileStatus> GetFileStatus(const std::string& path);
+  Status Rename(const std::string& src, const std::string& dst);
+  Status Delete(const std::string& path, bool recursive);
+  Status SetReplication(const std::string& path, uint32_t replication);
+  Result<ContentSummary> GetContentSummary(const std::string& path);
+  Result<proto::GetStatsResponse> GetStats();
+  Result<std::vector<proto::DatanodeReport>> GetDatanodeReport();
+
+  // For streams: namenode calls with the client's identity and retry policy.
+  proto::ClientProtocol::Stub* stub() { return stub_.get(); }
+  const std::string& client_name() const { return client_name_; }
+  // Runs one namenode call: sets user, client id and a call id that stays the same across
+  // retries; retries UNAVAILABLE with backoff for up to ~15 s.
+  Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn);
+
+ private:
+  FileSystem() = default;
+
+  std::unique_ptr<proto::ClientProtocol::Stub> stub_;
+  std::string user_;
+  std::string client_name_;
+  uint32_t default_replication_ = 0;
+  uint64_t default_block_size_ = 0;
+  std::atomic<uint64_t> next_call_id_{1};
+};
+
+// "/a//b/" -> "/a/b"; "a" -> "/a". Leaves the namenode to refuse "..", NUL and the like.
+std::string NormalizePath(const std::string& path);
+
+}  // namespace dfs

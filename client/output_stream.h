@@ -1,0 +1,42 @@
+// OutputStream: writes a file sequentially, block by block. For each block it asks the
+// namenode for a new block and its pipeline, streams the bytes through the pipeline, and
+// on Close waits for the namenode to accept the file as complete. A datanode that cannot
+// be reached when a block's pipeline is set up is excluded and the block re-allocated.
+// Close must be called for the data to count; destroying an open stream abandons it.
+// One thread at a time.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "client/block_writer.h"
+#include "client/file_system.h"
+
+namespace dfs {
+
+class OutputStream {
+ public:
+  ~OutputStream();
+  Status Write(const char* data, size_t len);
+  Status Close();
+  uint64_t position() const { return written_; }
+
+ private:
+  friend class FileSystem;
+  OutputStream(FileSystem* fs, FileStatus status)
+      : fs_(fs), status_(std::move(status)), written_(status_.length()) {}
+  Status StartBlock();
+  Status FinishBlock();
+
+  FileSystem* fs_;
+  FileStatus status_;
+  uint64_t written_;
+  std::unique_ptr<BlockWriter> writer_;
+  uint64_t block_bytes_ = 0;             // in the current block
+  std::optional<proto::Block> previous_;  // last finished block, not yet told to the namenode
+  bool closed_ = false;
+  Status failed_;
+};
+
+}  // namespace dfs

@@ -1,0 +1,122 @@
+#include "common/record_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/crc32c.h"
+
+namespace dfs {
+
+RecordWriter::~RecordWriter() {
+  Flush();
+  ::close(fd_);
+}
+
+Result<RecordWriter*> RecordWriter::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("open " + path, errno);
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  return new RecordWriter(fd, static_cast<uint64_t>(size));
+}
+
+void RecordWriter::Append(const std::string& payload) {
+  uint32_t hdr[2] = {static_cast<uint32_t>(payload.size()), Crc32c(payload.data(), payload.size())};
+  buf_.append(reinterpret_cast<const char*>(hdr), sizeof hdr);
+  buf_.append(payload);
+}
+
+Status RecordWriter::Flush() {
+  size_t done = 0;
+  while (done < buf_.size()) {
+    ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write log", errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  size_ += buf_.size();
+  buf_.clear();
+  return Status::Ok();
+}
+
+Status RecordWriter::Sync() {
+  RETURN_IF_ERROR(Flush());
+  if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync log", errno);
+  return Status::Ok();
+}
+
+RecordReader::~RecordReader() = default;
+
+Result<RecordReader*> RecordReader::Open(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NotFound("cannot open " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return new RecordReader(ss.str());
+}
+
+Status RecordReader::Next(std::string* payload) {
+  size_t left = data_.size() - offset_;
+  if (left == 0) return OutOfRange("end of records");
+  uint32_t hdr[2];
+  if (left < sizeof hdr) {
+    torn_ = true;
+    return OutOfRange("torn record header");
+  }
+  memcpy(hdr, data_.data() + offset_, sizeof hdr);
+  if (hdr[0] > left - sizeof hdr) {
+    torn_ = true;
+    return OutOfRange("torn record");
+  }
+  const char* p = data_.data() + offset_ + sizeof hdr;
+  if (Crc32c(p, hdr[0]) != hdr[1]) {
+    if (offset_ + sizeof hdr + hdr[0] == data_.size()) {
+      torn_ = true;
+      return OutOfRange("torn last record");
+    }
+    return DataLoss("corrupt record at offset " + std::to_string(offset_));
+  }
+  payload->assign(p, hdr[0]);
+  offset_ += sizeof hdr + hdr[0];
+  return Status::Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("open " + tmp, errno);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return ErrnoStatus("write " + tmp, e);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    return ErrnoStatus("fsync " + tmp, e);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename " + tmp, errno);
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace dfs

@@ -1,0 +1,298 @@
+#include "datanode/block_store.h"
+
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "common/crc32c.h"
+#include "common/logging.h"
+#include "common/record_file.h"
+
+namespace dfs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status PWriteAll(int fd, const char* p, size_t len, const std::string& what) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write " + what, errno);
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status PReadAll(int fd, char* p, size_t len, uint64_t off, const std::string& what) {
+  while (len > 0) {
+    ssize_t n = ::pread(fd, p, len, static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("read " + what, errno);
+    }
+    if (n == 0) return DataLoss(what + " is shorter than expected");
+    p += n;
+    len -= static_cast<size_t>(n);
+    off += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+std::string MetaName(uint64_t id, uint64_t gs) {
+  return "blk_" + std::to_string(id) + "_" + std::to_string(gs) + ".meta";
+}
+
+std::string NewUuid() {
+  std::random_device rd;
+  char buf[40];
+  snprintf(buf, sizeof buf, "%08x-%04x-%04x-%08x", rd(), rd() & 0xffff, rd() & 0xffff, rd());
+  return buf;
+}
+
+}  // namespace
+
+ReplicaWriter::~ReplicaWriter() {
+  if (data_fd_ >= 0) ::close(data_fd_);
+  if (meta_fd_ >= 0) ::close(meta_fd_);
+  if (!finalized_) {
+    std::error_code ec;
+    fs::remove(info_.data_path, ec);
+    fs::remove(info_.meta_path, ec);
+    store_->Abandoned(info_.id);
+  }
+}
+
+Status ReplicaWriter::Write(const char* data, size_t len, const uint32_t* crcs, size_t ncrcs) {
+  if (bytes_ % kBytesPerChecksum != 0) {
+    return FailedPrecondition("replica write after a partial chunk");
+  }
+  RETURN_IF_ERROR(PWriteAll(data_fd_, data, len, info_.data_path));
+  RETURN_IF_ERROR(PWriteAll(meta_fd_, reinterpret_cast<const char*>(crcs), ncrcs * 4,
+                            info_.meta_path));
+  bytes_ += len;
+  return Status::Ok();
+}
+
+Result<ReplicaInfo> ReplicaWriter::Finalize() {
+  ::close(data_fd_);
+  ::close(meta_fd_);
+  data_fd_ = meta_fd_ = -1;
+  ReplicaInfo done = info_;
+  done.num_bytes = bytes_;
+  done.data_path = dir_ + "/current/blk_" + std::to_string(info_.id);
+  done.meta_path = dir_ + "/current/" + MetaName(info_.id, info_.generation_stamp);
+  std::error_code ec;
+  fs::rename(info_.meta_path, done.meta_path, ec);
+  if (!ec) fs::rename(info_.data_path, done.data_path, ec);
+  if (ec) return IoError("finalize block " + std::to_string(info_.id) + ": " + ec.message());
+  finalized_ = true;
+  store_->Finalized(done);
+  return done;
+}
+
+Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::string>& dirs) {
+  if (dirs.empty()) return InvalidArgument("no data directory given");
+  std::unique_ptr<BlockStore> store(new BlockStore());
+  store->dirs_ = dirs;
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    fs::create_directories(d + "/current", ec);
+    fs::create_directories(d + "/rbw", ec);
+    if (ec) return IoError("create data directory " + d + ": " + ec.message());
+    for (const auto& e : fs::directory_iterator(d + "/rbw")) fs::remove(e.path(), ec);
+  }
+  std::string version = dirs[0] + "/VERSION";
+  {
+    std::ifstream in(version);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("uuid=", 0) == 0) store->uuid_ = line.substr(5);
+    }
+  }
+  if (store->uuid_.empty()) {
+    store->uuid_ = NewUuid();
+    RETURN_IF_ERROR(WriteFileAtomic(version, "uuid=" + store->uuid_ + "\n"));
+  }
+  for (const auto& d : dirs) {
+    // Pair each meta file with its data file; the meta file names the generation stamp.
+    for (const auto& e : fs::directory_iterator(d + "/current")) {
+      std::string name = e.path().filename().string();
+      uint64_t id = 0, gs = 0;
+      if (sscanf(name.c_str(), "blk_%lu_%lu.meta", &id, &gs) != 2) continue;
+      ReplicaInfo r;
+      r.id = id;
+      r.generation_stamp = gs;
+      r.meta_path = e.path().string();
+      r.data_path = d + "/current/blk_" + std::to_string(id);
+      std::error_code ec;
+      auto size = fs::file_size(r.data_path, ec);
+      if (ec) {
+        spdlog::warn("replica {} has a meta file but no data; removing it", r.meta_path);
+        fs::remove(r.meta_path, ec);
+        continue;
+      }
+      r.num_bytes = size;
+      auto& slot = store->replicas_[id];
+      if (slot.id != 0 && slot.generation_stamp >= gs) continue;
+      slot = r;
+      store->used_ += size;
+    }
+  }
+  spdlog::info("block store {} opened: {} replicas in {} directories", store->uuid_,
+               store->replicas_.size(), dirs.size());
+  return store;
+}
+
+Result<std::unique_ptr<ReplicaWriter>> BlockStore::Create(const proto::Block& block) {
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (replicas_.count(block.id()) || writing_.count(block.id())) {
+      return AlreadyExists("replica of block " + std::to_string(block.id()) + " already exists");
+    }
+    writing_[block.id()] = true;
+  }
+  uint64_t best = 0;
+  for (const auto& d : dirs_) {
+    struct statvfs sv;
+    if (::statvfs(d.c_str(), &sv) == 0 && sv.f_bavail * sv.f_frsize >= best) {
+      best = sv.f_bavail * sv.f_frsize;
+      dir = d;
+    }
+  }
+  if (dir.empty()) dir = dirs_[0];
+  ReplicaInfo info;
+  info.id = block.id();
+  info.generation_stamp = block.generation_stamp();
+  info.data_path = dir + "/rbw/blk_" + std::to_string(block.id());
+  info.meta_path = dir + "/rbw/" + MetaName(block.id(), block.generation_stamp());
+  int data_fd = ::open(info.data_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int meta_fd = ::open(info.meta_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (data_fd < 0 || meta_fd < 0) {
+    int err = errno;
+    if (data_fd >= 0) ::close(data_fd);
+    if (meta_fd >= 0) ::close(meta_fd);
+    Abandoned(block.id());
+    return ErrnoStatus("create replica in " + dir, err);
+  }
+  uint32_t header[2] = {kMetaMagic, kBytesPerChecksum};
+  std::unique_ptr<ReplicaWriter> w(new ReplicaWriter(this, info, dir, data_fd, meta_fd));
+  RETURN_IF_ERROR(PWriteAll(meta_fd, reinterpret_cast<const char*>(header), sizeof header,
+                            info.meta_path));
+  return w;
+}
+
+void BlockStore::Finalized(const ReplicaInfo& info) {
+  std::lock_guard<std::mutex> l(mu_);
+  writing_.erase(info.id);
+  replicas_[info.id] = info;
+  used_ += info.num_bytes;
+}
+
+void BlockStore::Abandoned(uint64_t block_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  writing_.erase(block_id);
+}
+
+Result<ReplicaInfo> BlockStore::Find(uint64_t block_id, uint64_t min_generation_stamp) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = replicas_.find(block_id);
+  if (it == replicas_.end()) {
+    return NotFound("no replica of block " + std::to_string(block_id) + " on this datanode");
+  }
+  if (it->second.generation_stamp < min_generation_stamp) {
+    return NotFound("replica of block " + std::to_string(block_id) + " is stale (generation " +
+                    std::to_string(it->second.generation_stamp) + ")");
+  }
+  return it->second;
+}
+
+Status BlockStore::Delete(uint64_t block_id) {
+  ReplicaInfo r;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = replicas_.find(block_id);
+    if (it == replicas_.end()) return NotFound("no replica of block " + std::to_string(block_id));
+    r = it->second;
+    used_ -= std::min(used_, r.num_bytes);
+    replicas_.erase(it);
+  }
+  std::error_code ec;
+  fs::remove(r.data_path, ec);
+  fs::remove(r.meta_path, ec);
+  return Status::Ok();
+}
+
+std::vector<proto::Block> BlockStore::Report() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<proto::Block> out;
+  out.reserve(replicas_.size());
+  for (const auto& [id, r] : replicas_) {
+    proto::Block b;
+    b.set_id(id);
+    b.set_generation_stamp(r.generation_stamp);
+    b.set_num_bytes(r.num_bytes);
+    out.push_back(b);
+  }
+  return out;
+}
+
+proto::StorageReport BlockStore::Storage() const {
+  proto::StorageReport s;
+  uint64_t cap = 0, avail = 0;
+  for (const auto& d : dirs_) {
+    struct statvfs sv;
+    if (::statvfs(d.c_str(), &sv) != 0) continue;
+    cap += sv.f_blocks * sv.f_frsize;
+    avail += sv.f_bavail * sv.f_frsize;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  s.set_capacity(cap);
+  s.set_used(used_);
+  s.set_remaining(avail);
+  return s;
+}
+
+ReplicaReader::~ReplicaReader() {
+  ::close(data_fd_);
+  ::close(meta_fd_);
+}
+
+Result<std::unique_ptr<ReplicaReader>> BlockStore::OpenReader(const ReplicaInfo& r) const {
+  int dfd = ::open(r.data_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (dfd < 0) return ErrnoStatus("open " + r.data_path, errno);
+  int mfd = ::open(r.meta_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (mfd < 0) {
+    int e = errno;
+    ::close(dfd);
+    return ErrnoStatus("open " + r.meta_path, e);
+  }
+  return std::unique_ptr<ReplicaReader>(new ReplicaReader(r, dfd, mfd));
+}
+
+Status ReplicaReader::Read(uint64_t offset, size_t len, char* data, uint32_t* crcs) {
+  const ReplicaInfo& r = info_;
+  if (offset % kBytesPerChecksum != 0) return InvalidArgument("unaligned replica read");
+  if (offset + len > r.num_bytes) return OutOfRange("read past the end of the replica");
+  size_t nchunks = ChunkCount(len);
+  RETURN_IF_ERROR(PReadAll(data_fd_, data, len, offset, r.data_path));
+  RETURN_IF_ERROR(PReadAll(meta_fd_, reinterpret_cast<char*>(crcs), nchunks * 4,
+                           kMetaHeaderBytes + offset / kBytesPerChecksum * 4, r.meta_path));
+  long bad = FirstBadChunk(data, len, crcs);
+  if (bad >= 0) {
+    return DataLoss("checksum mismatch in block " + std::to_string(r.id) + " at byte " +
+                    std::to_string(offset + static_cast<uint64_t>(bad) * kBytesPerChecksum));
+  }
+  return Status::Ok();
+}
+
+}  // namespace dfs

@@ -1,0 +1,114 @@
+// The datanode's replicas on local disk, across one or more data directories.
+//
+// A replica is two files: blk_<id> (the bytes) and blk_<id>_<genstamp>.meta (a header
+// then one CRC32C per 512-byte chunk). Replicas being written live in <dir>/rbw and move
+// to <dir>/current when finalized; only finalized replicas are reported and read.
+// A datanode's identity (uuid) is kept in <first dir>/VERSION.
+//
+// Thread-safe: the replica map is guarded by a mutex; each ReplicaWriter belongs to the
+// one thread writing it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "proto/common.pb.h"
+#include "proto/datanode.pb.h"
+
+namespace dfs {
+
+class BlockStore;
+
+struct ReplicaInfo {
+  uint64_t id = 0;
+  uint64_t generation_stamp = 0;
+  uint64_t num_bytes = 0;
+  std::string data_path;
+  std::string meta_path;
+};
+
+// Writes one replica sequentially. Destroying an unfinalized writer deletes the replica.
+class ReplicaWriter {
+ public:
+  ~ReplicaWriter();
+  // Appends data at the replica's end, with one CRC per 512-byte chunk (the data must
+  // start on a chunk boundary). The caller has verified the CRCs.
+  Status Write(const char* data, size_t len, const uint32_t* crcs, size_t ncrcs);
+  // Closes the files and moves the replica to current/; it is then readable.
+  Result<ReplicaInfo> Finalize();
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  friend class BlockStore;
+  ReplicaWriter(BlockStore* store, ReplicaInfo info, std::string dir, int data_fd, int meta_fd)
+      : store_(store), info_(std::move(info)), dir_(std::move(dir)), data_fd_(data_fd),
+        meta_fd_(meta_fd) {}
+  BlockStore* store_;
+  ReplicaInfo info_;
+  std::string dir_;
+  int data_fd_;
+  int meta_fd_;
+  uint64_t bytes_ = 0;
+  bool finalized_ = false;
+};
+
+// Reads one finalized replica. Owned by one thread.
+class ReplicaReader {
+ public:
+  ~ReplicaReader();
+  // Reads [offset, offset+len) and the CRCs of the chunks covering it. offset must be a
+  // multiple of 512. Verifies the CRCs: DataLoss names the first bad byte's chunk.
+  Status Read(uint64_t offset, size_t len, char* data, uint32_t* crcs);
+  const ReplicaInfo& info() const { return info_; }
+
+ private:
+  friend class BlockStore;
+  ReplicaReader(ReplicaInfo info, int data_fd, int meta_fd)
+      : info_(std::move(info)), data_fd_(data_fd), meta_fd_(meta_fd) {}
+  ReplicaInfo info_;
+  int data_fd_;
+  int meta_fd_;
+};
+
+class BlockStore {
+ public:
+  // Opens (creating if needed) the data directories and loads every finalized replica.
+  // Leftover rbw replicas from a crash are discarded.
+  static Result<std::unique_ptr<BlockStore>> Open(const std::vector<std::string>& dirs);
+
+  const std::string& uuid() const { return uuid_; }
+
+  // Starts a new replica in the data directory with the most free space. Refuses a block
+  // id that already has a replica (finalized or being written).
+  Result<std::unique_ptr<ReplicaWriter>> Create(const proto::Block& block);
+  // A finalized replica with at least the given generation stamp.
+  Result<ReplicaInfo> Find(uint64_t block_id, uint64_t min_generation_stamp) const;
+  Status Delete(uint64_t block_id);
+  std::vector<proto::Block> Report() const;
+  proto::StorageReport Storage() const;
+
+  Result<std::unique_ptr<ReplicaReader>> OpenReader(const ReplicaInfo& r) const;
+
+ private:
+  friend class ReplicaWriter;
+  BlockStore() = default;
+  void Finalized(const ReplicaInfo& info);
+  void Abandoned(uint64_t block_id);
+
+  std::vector<std::string> dirs_;
+  std::string uuid_;
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, ReplicaInfo> replicas_;  // guarded by mu_
+  std::unordered_map<uint64_t, bool> writing_;          // guarded by mu_
+  uint64_t used_ = 0;                                   // guarded by mu_
+};
+
+inline constexpr uint32_t kMetaMagic = 0x44465343;  // "DFSC"
+inline constexpr size_t kMetaHeaderBytes = 8;       // magic, bytes per checksum
+
+}  // namespace dfs

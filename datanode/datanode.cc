@@ -1,0 +1,191 @@
+#include "datanode/datanode.h"
+
+#include "client/block_writer.h"
+#include "common/crc32c.h"
+#include "common/logging.h"
+#include "common/rpc.h"
+
+namespace dfs {
+
+namespace {
+enum ReportKind { kReceived, kDeleted, kCorrupt };
+constexpr int64_t kRpcTimeoutMs = 10'000;
+
+std::unique_ptr<grpc::ClientContext> RpcContext() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(kRpcTimeoutMs));
+  return ctx;
+}
+}  // namespace
+
+Datanode::~Datanode() { Stop(); }
+
+Result<uint16_t> Datanode::Start() {
+  ASSIGN_OR_RETURN(store_, BlockStore::Open(options_.data_dirs));
+  DataTransferHooks hooks;
+  hooks.block_received = [this](const proto::Block& b) { QueueReport(b, kReceived); };
+  hooks.replica_corrupt = [this](const proto::Block& b) { QueueReport(b, kCorrupt); };
+  server_ = std::make_unique<DataTransferServer>(store_.get(), hooks);
+  ASSIGN_OR_RETURN(uint16_t port, server_->Start(options_.host, options_.data_port));
+  id_.set_uuid(store_->uuid());
+  id_.set_host(options_.host);
+  id_.set_data_port(port);
+  namenode_ = proto::DatanodeProtocol::NewStub(MakeChannel(options_.namenode));
+  report_thread_ = std::thread([this] { ReportLoop(); });
+  spdlog::info("datanode {} serving blocks on {}:{}", id_.uuid(), options_.host, port);
+  return port;
+}
+
+void Datanode::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (report_thread_.joinable()) report_thread_.join();
+  if (server_) server_->Stop();
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, std::chrono::seconds(5), [&] { return replications_running_ == 0; });
+}
+
+void Datanode::QueueReport(const proto::Block& b, int kind) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (kind == kReceived) *pending_.add_received() = b;
+  if (kind == kDeleted) *pending_.add_deleted() = b;
+  if (kind == kCorrupt) *pending_.add_corrupt() = b;
+  cv_.notify_all();
+}
+
+Status Datanode::RegisterAndReport() {
+  proto::RegisterRequest reg;
+  *reg.mutable_id() = id_;
+  *reg.mutable_storage() = store_->Storage();
+  proto::RegisterResponse reg_resp;
+  RETURN_IF_ERROR(FromGrpc(namenode_->Register(RpcContext().get(), reg, &reg_resp)));
+  {
+    // Everything pending is covered by the full report.
+    std::lock_guard<std::mutex> l(mu_);
+    pending_.clear_received();
+    pending_.clear_deleted();
+  }
+  proto::BlockReportRequest report;
+  report.set_uuid(id_.uuid());
+  for (auto& b : store_->Report()) *report.add_blocks() = std::move(b);
+  proto::BlockReportResponse resp;
+  RETURN_IF_ERROR(FromGrpc(namenode_->BlockReport(RpcContext().get(), report, &resp)));
+  for (const auto& c : resp.commands()) Execute(c);
+  spdlog::info("registered with namenode {} and reported {} replicas", options_.namenode,
+               report.blocks_size());
+  return Status::Ok();
+}
+
+void Datanode::ReportLoop() {
+  bool registered = false;
+  auto next_heartbeat = std::chrono::steady_clock::now();
+  for (;;) {
+    proto::BlockReceivedAndDeletedRequest incremental;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_until(l, next_heartbeat, [&] {
+        return stopping_ || (registered && (pending_.received_size() || pending_.deleted_size() ||
+                                            pending_.corrupt_size()));
+      });
+      if (stopping_) return;
+      if (registered) incremental.Swap(&pending_);
+    }
+    if (!registered) {
+      Status s = RegisterAndReport();
+      if (!s.ok()) {
+        spdlog::warn("cannot register with namenode {}: {}", options_.namenode, s.message());
+        next_heartbeat = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        continue;
+      }
+      registered = true;
+    }
+    if (incremental.received_size() || incremental.deleted_size() || incremental.corrupt_size()) {
+      incremental.set_uuid(id_.uuid());
+      proto::BlockReceivedAndDeletedResponse resp;
+      Status s = FromGrpc(namenode_->BlockReceivedAndDeleted(RpcContext().get(), incremental, &resp));
+      if (!s.ok()) {
+        spdlog::warn("incremental block report failed: {}", s.message());
+        registered = s.code() != Code::kFailedPrecondition;
+        std::lock_guard<std::mutex> l(mu_);
+        pending_.MergeFrom(incremental);
+        next_heartbeat = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        continue;
+      }
+    }
+    if (std::chrono::steady_clock::now() < next_heartbeat) continue;
+    next_heartbeat = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(options_.heartbeat_interval_ms);
+    proto::HeartbeatRequest hb;
+    hb.set_uuid(id_.uuid());
+    *hb.mutable_storage() = store_->Storage();
+    hb.set_active_transfers(server_->active_transfers());
+    proto::HeartbeatResponse resp;
+    Status s = FromGrpc(namenode_->Heartbeat(RpcContext().get(), hb, &resp));
+    if (!s.ok()) {
+      spdlog::warn("heartbeat to {} failed: {}", options_.namenode, s.message());
+      continue;
+    }
+    for (const auto& c : resp.commands()) {
+      if (c.has_reregister()) registered = false;
+      else Execute(c);
+    }
+  }
+}
+
+void Datanode::Execute(const proto::DatanodeCommand& cmd) {
+  if (cmd.has_delete_()) {
+    for (const auto& b : cmd.delete_().blocks()) {
+      Status s = store_->Delete(b.id());
+      if (s.ok() || s.code() == Code::kNotFound) QueueReport(b, kDeleted);
+    }
+  } else if (cmd.has_replicate()) {
+    std::vector<proto::DatanodeId> targets(cmd.replicate().targets().begin(),
+                                           cmd.replicate().targets().end());
+    std::lock_guard<std::mutex> l(mu_);
+    ++replications_running_;
+    std::thread([this, b = cmd.replicate().block(), t = std::move(targets)] {
+      Replicate(b, t);
+      std::lock_guard<std::mutex> l(mu_);
+      --replications_running_;
+      cv_.notify_all();
+    }).detach();
+  }
+}
+
+void Datanode::Replicate(proto::Block block, std::vector<proto::DatanodeId> targets) {
+  auto info = store_->Find(block.id(), block.generation_stamp());
+  if (!info.ok() || targets.empty()) return;
+  auto reader = store_->OpenReader(*info);
+  if (!reader.ok()) return;
+  block.set_generation_stamp(info->generation_stamp);
+  auto writer = BlockWriter::Open(block, targets, "datanode-" + id_.uuid());
+  if (!writer.ok()) {
+    spdlog::warn("replicating block {}: {}", block.id(), writer.status().message());
+    return;
+  }
+  std::vector<char> data(kPacketBytes);
+  std::vector<uint32_t> crcs(ChunkCount(kPacketBytes));
+  for (uint64_t pos = 0; pos < info->num_bytes;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kPacketBytes, info->num_bytes - pos));
+    Status s = (*reader)->Read(pos, n, data.data(), crcs.data());
+    if (s.code() == Code::kDataLoss) QueueReport(block, kCorrupt);
+    if (s.ok()) s = (*writer)->WritePacket(data.data(), n, crcs.data());
+    if (!s.ok()) {
+      spdlog::warn("replicating block {}: {}", block.id(), s.message());
+      return;
+    }
+    pos += n;
+  }
+  auto done = (*writer)->Close();
+  if (!done.ok()) {
+    spdlog::warn("replicating block {}: {}", block.id(), done.status().message());
+    return;
+  }
+  spdlog::info("replicated block {} to {} datanode(s)", block.id(), targets.size());
+}
+
+}  // namespace dfs

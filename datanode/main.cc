@@ -1,0 +1,42 @@
+// datanode: stores block replicas and serves them.
+#include <CLI/CLI.hpp>
+#include <csignal>
+
+#include "common/logging.h"
+#include "datanode/datanode.h"
+
+int main(int argc, char** argv) {
+  dfs::DatanodeOptions o;
+  std::string log_level = "info";
+  CLI::App app{"datanode: stores block replicas on local disk and serves them"};
+  app.add_option("--data-dir", o.data_dirs, "data directory (repeat for several disks)")
+      ->required();
+  app.add_option("--namenode", o.namenode, "namenode address host:port")->required();
+  app.add_option("--host", o.host, "address clients and other datanodes use to reach this one")
+      ->capture_default_str();
+  app.add_option("--port", o.data_port, "data-transfer port (0 = any free port)")
+      ->capture_default_str();
+  app.add_option("--heartbeat-interval-ms", o.heartbeat_interval_ms, "heartbeat interval")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  dfs::InitLogging("datanode", log_level);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  dfs::Datanode dn(o);
+  auto port = dn.Start();
+  if (!port.ok()) {
+    spdlog::error("cannot start: {}", port.status().ToString());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("signal {}: shutting down", sig);
+  dn.Stop();
+  return 0;
+}

@@ -1,0 +1,188 @@
+#include "namenode/block_manager.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+
+namespace dfs {
+
+namespace {
+constexpr int64_t kReplicationTimeoutMs = 60'000;
+}
+
+void BlockManager::AddReplica(uint64_t block_id, DatanodeState* dn) {
+  auto& r = blocks_[block_id];
+  if (std::find(r.holders.begin(), r.holders.end(), dn->id.uuid()) == r.holders.end()) {
+    r.holders.push_back(dn->id.uuid());
+    r.replication_pending_until_ms = 0;
+  }
+  dn->blocks.insert(block_id);
+}
+
+void BlockManager::RemoveReplica(uint64_t block_id, DatanodeState* dn) {
+  dn->blocks.erase(block_id);
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return;
+  auto& h = it->second.holders;
+  h.erase(std::remove(h.begin(), h.end(), dn->id.uuid()), h.end());
+  it->second.corrupt.erase(dn->id.uuid());
+  if (h.empty() && it->second.corrupt.empty() && !ns_->FileOfBlock(block_id)) blocks_.erase(it);
+}
+
+void BlockManager::QueueDelete(DatanodeState* dn, const proto::Block& block) {
+  proto::DatanodeCommand cmd;
+  *cmd.mutable_delete_()->add_blocks() = block;
+  dn->commands.push_back(std::move(cmd));
+}
+
+void BlockManager::ProcessFullReport(DatanodeState* dn, const std::vector<proto::Block>& blocks) {
+  std::unordered_set<uint64_t> reported;
+  for (const auto& b : blocks) {
+    reported.insert(b.id());
+    BlockReceived(dn, b);
+  }
+  std::vector<uint64_t> gone;
+  for (uint64_t id : dn->blocks) {
+    if (!reported.count(id)) gone.push_back(id);
+  }
+  for (uint64_t id : gone) RemoveReplica(id, dn);
+}
+
+void BlockManager::BlockReceived(DatanodeState* dn, const proto::Block& block) {
+  const proto::Block* known = ns_->GetBlock(block.id());
+  if (!known || block.generation_stamp() < known->generation_stamp()) {
+    // Orphaned (its file was deleted) or stale (fenced by a newer generation stamp).
+    RemoveReplica(block.id(), dn);
+    QueueDelete(dn, block);
+    return;
+  }
+  AddReplica(block.id(), dn);
+  const Inode* file = ns_->GetInode(ns_->FileOfBlock(block.id()));
+  uint64_t expected = file ? file->block_size : 0;
+  dn->scheduled_bytes = dn->scheduled_bytes > expected ? dn->scheduled_bytes - expected : 0;
+}
+
+void BlockManager::BlockDeleted(DatanodeState* dn, uint64_t block_id) {
+  RemoveReplica(block_id, dn);
+}
+
+void BlockManager::MarkCorrupt(uint64_t block_id, const std::string& uuid) {
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return;
+  auto& h = it->second.holders;
+  if (std::find(h.begin(), h.end(), uuid) == h.end()) return;
+  spdlog::warn("replica of block {} on datanode {} is corrupt", block_id, uuid);
+  it->second.corrupt.insert(uuid);
+}
+
+void BlockManager::DatanodeDead(DatanodeState* dn) {
+  std::vector<uint64_t> ids(dn->blocks.begin(), dn->blocks.end());
+  for (uint64_t id : ids) RemoveReplica(id, dn);
+}
+
+void BlockManager::RemoveBlocks(const std::vector<proto::Block>& blocks) {
+  for (const auto& b : blocks) {
+    auto it = blocks_.find(b.id());
+    if (it == blocks_.end()) continue;
+    for (const auto& uuid : it->second.holders) {
+      if (DatanodeState* dn = datanodes_->Find(uuid)) {
+        dn->blocks.erase(b.id());
+        if (dn->live) QueueDelete(dn, b);
+      }
+    }
+    blocks_.erase(it);
+  }
+}
+
+std::vector<const DatanodeState*> BlockManager::Locations(uint64_t block_id) const {
+  std::vector<const DatanodeState*> out;
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return out;
+  for (const auto& uuid : it->second.holders) {
+    if (it->second.corrupt.count(uuid)) continue;
+    const DatanodeState* dn = datanodes_->Find(uuid);
+    if (dn && dn->live) out.push_back(dn);
+  }
+  return out;
+}
+
+size_t BlockManager::GoodReplicas(uint64_t block_id) const { return Locations(block_id).size(); }
+
+uint64_t BlockManager::corrupt_replicas() const {
+  uint64_t n = 0;
+  for (const auto& [id, r] : blocks_) n += r.corrupt.size();
+  return n;
+}
+
+void BlockManager::ComputeReplicationWork(size_t max_per_node) {
+  struct Need {
+    size_t good;
+    const Inode* file;
+    const proto::Block* block;
+  };
+  std::vector<Need> needs;
+  int64_t now = datanodes_->NowMs();
+  under_replicated_ = 0;
+  ns_->ForEachFile([&](const Inode& f) {
+    for (size_t i = 0; i < f.blocks.size(); ++i) {
+      // The block being written is the client's pipeline's business.
+      if (!f.lease_holder.empty() && i + 1 == f.blocks.size()) continue;
+      const proto::Block& b = f.blocks[i];
+      size_t good = GoodReplicas(b.id());
+      if (good < f.replication) ++under_replicated_;
+      auto it = blocks_.find(b.id());
+      if (good != f.replication || (it != blocks_.end() && !it->second.corrupt.empty())) {
+        needs.push_back({good, &f, &b});
+      }
+    }
+  });
+  std::sort(needs.begin(), needs.end(), [](const Need& a, const Need& b) { return a.good < b.good; });
+  std::unordered_map<std::string, size_t> started;
+  for (const Need& n : needs) {
+    Replicas& r = blocks_[n.block->id()];
+    auto good = Locations(n.block->id());
+    if (n.good >= n.file->replication) {
+      // Enough good replicas: drop corrupt ones, then the excess on the fullest datanodes.
+      std::set<std::string> corrupt = r.corrupt;
+      for (const auto& uuid : corrupt) {
+        DatanodeState* dn = datanodes_->Find(uuid);
+        if (!dn) continue;
+        if (dn->live) QueueDelete(dn, *n.block);
+        RemoveReplica(n.block->id(), dn);
+      }
+      std::sort(good.begin(), good.end(), [](const auto* a, const auto* b) {
+        return a->storage.used() > b->storage.used();
+      });
+      for (size_t i = 0; i + n.file->replication < good.size(); ++i) {
+        DatanodeState* dn = datanodes_->Find(good[i]->id.uuid());
+        QueueDelete(dn, *n.block);
+        RemoveReplica(n.block->id(), dn);
+      }
+      continue;
+    }
+    if (good.empty() || r.replication_pending_until_ms > now) continue;
+    std::sort(good.begin(), good.end(), [](const auto* a, const auto* b) {
+      return a->active_transfers < b->active_transfers;
+    });
+    DatanodeState* source = datanodes_->Find(good[0]->id.uuid());
+    if (started[source->id.uuid()] >= max_per_node) continue;
+    std::set<std::string> excluded(r.holders.begin(), r.holders.end());
+    excluded.insert(r.corrupt.begin(), r.corrupt.end());
+    auto targets = ChooseTargets(datanodes_->LiveCandidates(), n.file->replication - n.good,
+                                 n.file->block_size, "", excluded);
+    if (targets.empty()) continue;
+    proto::DatanodeCommand cmd;
+    auto* rep = cmd.mutable_replicate();
+    *rep->mutable_block() = *n.block;
+    for (const auto& uuid : targets) {
+      DatanodeState* t = datanodes_->Find(uuid);
+      *rep->add_targets() = t->id;
+      t->scheduled_bytes += n.file->block_size;
+    }
+    source->commands.push_back(std::move(cmd));
+    ++started[source->id.uuid()];
+    r.replication_pending_until_ms = now + kReplicationTimeoutMs;
+  }
+}
+
+}  // namespace dfs

@@ -1,0 +1,64 @@
+// The block map: which datanodes hold a replica of each block, which replicas are
+// corrupt, and the replication work that follows (replicate under-replicated blocks,
+// delete excess, corrupt and orphaned replicas). Soft state: rebuilt from block reports,
+// never logged. Which blocks exist, and their generation stamps, is the namespace's.
+//
+// Not thread-safe: the namenode calls it under its lock.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "namenode/datanode_manager.h"
+#include "namenode/namespace.h"
+
+namespace dfs {
+
+class BlockManager {
+ public:
+  BlockManager(const Namespace* ns, DatanodeManager* datanodes)
+      : ns_(ns), datanodes_(datanodes) {}
+
+  // A full report replaces what the map knew of the datanode's replicas. Replicas of
+  // blocks the namespace does not know, or with an old generation stamp, are deleted.
+  void ProcessFullReport(DatanodeState* dn, const std::vector<proto::Block>& blocks);
+  void BlockReceived(DatanodeState* dn, const proto::Block& block);
+  void BlockDeleted(DatanodeState* dn, uint64_t block_id);
+  // A reader or scanner found this replica bad: it is no longer served, and is replaced.
+  void MarkCorrupt(uint64_t block_id, const std::string& uuid);
+  void DatanodeDead(DatanodeState* dn);
+  // The namespace dropped these blocks: every replica is deleted.
+  void RemoveBlocks(const std::vector<proto::Block>& blocks);
+
+  // Datanodes with a good replica, live ones only.
+  std::vector<const DatanodeState*> Locations(uint64_t block_id) const;
+  size_t GoodReplicas(uint64_t block_id) const;
+
+  // Scans every block and queues commands: replicate the under-replicated (fewest
+  // replicas first), delete excess and corrupt replicas. At most max_per_node replicate
+  // commands are outstanding per source datanode.
+  void ComputeReplicationWork(size_t max_per_node);
+
+  uint64_t under_replicated() const { return under_replicated_; }
+  uint64_t corrupt_replicas() const;
+
+ private:
+  struct Replicas {
+    std::vector<std::string> holders;  // uuids, live or dead
+    std::set<std::string> corrupt;
+    int64_t replication_pending_until_ms = 0;
+  };
+  void AddReplica(uint64_t block_id, DatanodeState* dn);
+  void RemoveReplica(uint64_t block_id, DatanodeState* dn);
+  void QueueDelete(DatanodeState* dn, const proto::Block& block);
+
+  const Namespace* ns_;
+  DatanodeManager* datanodes_;
+  std::unordered_map<uint64_t, Replicas> blocks_;
+  uint64_t under_replicated_ = 0;
+};
+
+}  // namespace dfs

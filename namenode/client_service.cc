@@ -1,0 +1,396 @@
+// The ClientProtocol gRPC service: checks each request at the edge, then reads the
+// namespace under the shared lock or submits an op to the log.
+#include <algorithm>
+
+#include "common/logging.h"
+#include "common/rpc.h"
+#include "namenode/namenode.h"
+#include "namenode/path.h"
+#include "proto/namenode.grpc.pb.h"
+
+namespace dfs {
+
+namespace {
+
+constexpr uint32_t kDefaultListLimit = 1000;
+constexpr uint32_t kMaxListLimit = 10000;
+constexpr size_t kMaxClientNameBytes = 256;
+
+// "ipv4:127.0.0.1:4567" -> "127.0.0.1".
+std::string PeerHost(const grpc::ServerContext* ctx) {
+  std::string peer = ctx->peer();
+  size_t first = peer.find(':');
+  size_t last = peer.rfind(':');
+  if (first == std::string::npos || last <= first) return "";
+  std::string host = peer.substr(first + 1, last - first - 1);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+Status CheckPath(const std::string& path) { return SplitPath(path).status(); }
+
+Status CheckClientName(const std::string& name) {
+  if (name.empty()) return InvalidArgument("client name is empty");
+  if (name.size() > kMaxClientNameBytes) return InvalidArgument("client name is too long");
+  return Status::Ok();
+}
+
+proto::Op NewOp(const grpc::ServerContext* ctx) {
+  proto::Op op;
+  op.set_user(GetMetadata(*ctx, kUserKey));
+  std::string client = GetMetadata(*ctx, kClientIdKey);
+  std::string call = GetMetadata(*ctx, kCallIdKey);
+  if (!client.empty() && !call.empty() && client.size() <= kMaxClientNameBytes) {
+    op.set_client_id(client);
+    op.set_call_id(std::strtoull(call.c_str(), nullptr, 10));
+  }
+  return op;
+}
+
+#define CHECK_OK(expr)                    \
+  do {                                    \
+    ::dfs::Status _s = (expr);            \
+    if (!_s.ok()) return ToGrpc(_s);      \
+  } while (0)
+
+class ClientService final : public proto::ClientProtocol::Service {
+ public:
+  explicit ClientService(Namenode* nn) : nn_(nn) {}
+
+  grpc::Status GetFileInfo(grpc::ServerContext*, const proto::GetFileInfoRequest* req,
+                           proto::GetFileInfoResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      auto r = st.ns.GetFileInfo(req->path());
+      if (r.ok()) *resp->mutable_status() = *r;
+      s = r.status();
+    });
+    return ToGrpc(s);
+  }
+
+  grpc::Status ListStatus(grpc::ServerContext*, const proto::ListStatusRequest* req,
+                          proto::ListStatusResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    uint32_t limit = req->limit() == 0 ? kDefaultListLimit : std::min(req->limit(), kMaxListLimit);
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      bool more = false;
+      auto r = st.ns.List(req->path(), req->start_after(), limit, &more);
+      s = r.status();
+      if (!r.ok()) return;
+      for (auto& e : *r) *resp->add_entries() = std::move(e);
+      resp->set_has_more(more);
+    });
+    return ToGrpc(s);
+  }
+
+  grpc::Status Mkdirs(grpc::ServerContext* ctx, const proto::MkdirsRequest* req,
+                      proto::MkdirsResponse*) override {
+    CHECK_OK(CheckPath(req->path()));
+    proto::Op op = NewOp(ctx);
+    auto* m = op.mutable_mkdirs();
+    m->set_path(req->path());
+    m->set_mode(req->mode() & 07777);
+    m->set_create_parent(req->create_parent());
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status Create(grpc::ServerContext* ctx, const proto::CreateRequest* req,
+                      proto::CreateResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(CheckClientName(req->client_name()));
+    proto::Op op = NewOp(ctx);
+    auto* c = op.mutable_create();
+    c->set_path(req->path());
+    c->set_mode(req->mode() & 07777);
+    c->set_client_name(req->client_name());
+    c->set_overwrite(req->overwrite());
+    c->set_create_parent(req->create_parent());
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      c->set_replication(req->replication() ? req->replication() : st.options.default_replication);
+      c->set_block_size(req->block_size() ? req->block_size() : st.options.default_block_size);
+    });
+    auto r = nn_->Submit(std::move(op));
+    if (!r.ok()) return ToGrpc(r.status());
+    if (!r->status.ok()) return ToGrpc(r->status);
+    *resp->mutable_status() = r->file;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Append(grpc::ServerContext* ctx, const proto::AppendRequest* req,
+                      proto::AppendResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(CheckClientName(req->client_name()));
+    proto::Op op = NewOp(ctx);
+    op.mutable_append()->set_path(req->path());
+    op.mutable_append()->set_client_name(req->client_name());
+    auto r = nn_->Submit(std::move(op));
+    if (!r.ok()) return ToGrpc(r.status());
+    if (!r->status.ok()) return ToGrpc(r->status);
+    *resp->mutable_status() = r->file;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AddBlock(grpc::ServerContext* ctx, const proto::AddBlockRequest* req,
+                        proto::AddBlockResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(CheckClientName(req->client_name()));
+    if (req->excluded_datanodes_size() > 1000) {
+      return ToGrpc(InvalidArgument("too many excluded datanodes"));
+    }
+    std::set<std::string> excluded(req->excluded_datanodes().begin(),
+                                   req->excluded_datanodes().end());
+    std::vector<std::string> targets;
+    uint64_t block_size = 0;
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      auto f = st.ns.GetFile(req->path());
+      if (!f.ok()) {
+        s = f.status();
+        return;
+      }
+      if ((*f)->lease_holder != req->client_name()) {
+        s = FailedPrecondition("file is not open for writing by " + req->client_name() + ": " +
+                               req->path());
+        return;
+      }
+      block_size = (*f)->block_size;
+      targets = ChooseTargets(st.datanodes.LiveCandidates(), (*f)->replication, block_size,
+                              PeerHost(ctx), excluded);
+    });
+    CHECK_OK(s);
+    if (targets.empty()) {
+      return ToGrpc(ResourceExhausted("no datanode can take a new block of " + req->path() +
+                                      " (none live with free space, or all excluded)"));
+    }
+    proto::Op op = NewOp(ctx);
+    auto* a = op.mutable_add_block();
+    a->set_path(req->path());
+    a->set_client_name(req->client_name());
+    if (req->has_previous()) *a->mutable_previous() = req->previous();
+    auto r = nn_->Submit(std::move(op));
+    if (!r.ok()) return ToGrpc(r.status());
+    if (!r->status.ok()) return ToGrpc(r->status);
+    auto* lb = resp->mutable_block();
+    *lb->mutable_block() = r->block;
+    nn_->WithWriteLock([&](const NamenodeState& st) {
+      auto f = st.ns.GetFile(req->path());
+      if (f.ok()) lb->set_offset((*f)->Length());
+      for (const auto& uuid : targets) {
+        DatanodeState* dn = st.datanodes.Find(uuid);
+        if (!dn) continue;
+        dn->scheduled_bytes += block_size;
+        *lb->add_locations() = dn->id;
+      }
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AbandonBlock(grpc::ServerContext* ctx, const proto::AbandonBlockRequest* req,
+                            proto::AbandonBlockResponse*) override {
+    CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(CheckClientName(req->client_name()));
+    proto::Op op = NewOp(ctx);
+    auto* a = op.mutable_abandon_block();
+    a->set_path(req->path());
+    a->set_client_name(req->client_name());
+    *a->mutable_block() = req->block();
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status Complete(grpc::ServerContext* ctx, const proto::CompleteRequest* req,
+                        proto::CompleteResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(CheckClientName(req->client_name()));
+    // A file closes once each block has at least one finalized replica reported.
+    bool ready = true;
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      auto f = st.ns.GetFile(req->path());
+      if (!f.ok()) {
+        s = f.status();
+        return;
+      }
+      if ((*f)->lease_holder != req->client_name()) {
+        s = FailedPrecondition("file is not open for writing by " + req->client_name() + ": " +
+                               req->path());
+        return;
+      }
+      for (const auto& b : (*f)->blocks) {
+        if (st.blocks.GoodReplicas(b.id()) == 0) ready = false;
+      }
+    });
+    CHECK_OK(s);
+    if (!ready) {
+      resp->set_completed(false);
+      return grpc::Status::OK;
+    }
+    proto::Op op = NewOp(ctx);
+    auto* c = op.mutable_complete();
+    c->set_path(req->path());
+    c->set_client_name(req->client_name());
+    if (req->has_last()) *c->mutable_last() = req->last();
+    CHECK_OK(SubmitStatus(std::move(op)));
+    resp->set_completed(true);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetBlockLocations(grpc::ServerContext* ctx,
+                                 const proto::GetBlockLocationsRequest* req,
+                                 proto::GetBlockLocationsResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    std::string client_host = PeerHost(ctx);
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      auto f = st.ns.GetFile(req->path());
+      if (!f.ok()) {
+        s = f.status();
+        return;
+      }
+      const Inode* file = *f;
+      resp->set_file_length(file->Length());
+      resp->set_under_construction(!file->lease_holder.empty());
+      uint64_t end = req->length() == 0 ? UINT64_MAX : req->offset() + req->length();
+      uint64_t off = 0;
+      for (const auto& b : file->blocks) {
+        uint64_t start = off;
+        off += b.num_bytes();
+        if (b.num_bytes() == 0 || off <= req->offset() || start >= end) continue;
+        auto* lb = resp->add_blocks();
+        *lb->mutable_block() = b;
+        lb->set_offset(start);
+        auto locs = st.blocks.Locations(b.id());
+        std::sort(locs.begin(), locs.end(), [&](const auto* x, const auto* y) {
+          bool xl = x->id.host() == client_host, yl = y->id.host() == client_host;
+          if (xl != yl) return xl;
+          return x->active_transfers < y->active_transfers;
+        });
+        for (const auto* dn : locs) *lb->add_locations() = dn->id;
+        lb->set_corrupt(locs.empty());
+      }
+    });
+    return ToGrpc(s);
+  }
+
+  grpc::Status Rename(grpc::ServerContext* ctx, const proto::RenameRequest* req,
+                      proto::RenameResponse*) override {
+    CHECK_OK(CheckPath(req->src()));
+    CHECK_OK(CheckPath(req->dst()));
+    proto::Op op = NewOp(ctx);
+    op.mutable_rename()->set_src(req->src());
+    op.mutable_rename()->set_dst(req->dst());
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status Delete(grpc::ServerContext* ctx, const proto::DeleteRequest* req,
+                      proto::DeleteResponse*) override {
+    CHECK_OK(CheckPath(req->path()));
+    proto::Op op = NewOp(ctx);
+    op.mutable_delete_()->set_path(req->path());
+    op.mutable_delete_()->set_recursive(req->recursive());
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status SetReplication(grpc::ServerContext* ctx, const proto::SetReplicationRequest* req,
+                              proto::SetReplicationResponse*) override {
+    CHECK_OK(CheckPath(req->path()));
+    proto::Op op = NewOp(ctx);
+    op.mutable_set_replication()->set_path(req->path());
+    op.mutable_set_replication()->set_replication(req->replication());
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status GetContentSummary(grpc::ServerContext*, const proto::GetContentSummaryRequest* req,
+                                 proto::GetContentSummaryResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      auto r = st.ns.GetContentSummary(req->path());
+      s = r.status();
+      if (!r.ok()) return;
+      resp->set_length(r->length);
+      resp->set_file_count(r->files);
+      resp->set_directory_count(r->directories);
+      resp->set_space_consumed(r->space_consumed);
+    });
+    return ToGrpc(s);
+  }
+
+  grpc::Status RenewLease(grpc::ServerContext*, const proto::RenewLeaseRequest* req,
+                          proto::RenewLeaseResponse*) override {
+    CHECK_OK(CheckClientName(req->client_name()));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ReportBadBlocks(grpc::ServerContext*, const proto::ReportBadBlocksRequest* req,
+                               proto::ReportBadBlocksResponse*) override {
+    if (req->replicas_size() > 10000) return ToGrpc(InvalidArgument("too many bad replicas"));
+    nn_->WithWriteLock([&](const NamenodeState& st) {
+      for (const auto& r : req->replicas()) {
+        spdlog::warn("client reports bad replica of block {} on {}: {}", r.block().id(),
+                     r.datanode_uuid(), r.reason().substr(0, 200));
+        st.blocks.MarkCorrupt(r.block().id(), r.datanode_uuid());
+      }
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetStats(grpc::ServerContext*, const proto::GetStatsRequest*,
+                        proto::GetStatsResponse* resp) override {
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      for (const auto& [uuid, dn] : st.datanodes.all()) {
+        if (!dn.live) {
+          resp->set_dead_datanodes(resp->dead_datanodes() + 1);
+          continue;
+        }
+        resp->set_live_datanodes(resp->live_datanodes() + 1);
+        resp->set_capacity(resp->capacity() + dn.storage.capacity());
+        resp->set_used(resp->used() + dn.storage.used());
+        resp->set_remaining(resp->remaining() + dn.storage.remaining());
+      }
+      resp->set_blocks(st.ns.block_count());
+      resp->set_under_replicated_blocks(st.blocks.under_replicated());
+      resp->set_corrupt_replicas(st.blocks.corrupt_replicas());
+      resp->set_files(st.ns.file_count());
+      resp->set_directories(st.ns.directory_count());
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetDatanodeReport(grpc::ServerContext*, const proto::GetDatanodeReportRequest*,
+                                 proto::GetDatanodeReportResponse* resp) override {
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      int64_t now = st.datanodes.NowMs();
+      for (const auto& [uuid, dn] : st.datanodes.all()) {
+        auto* r = resp->add_datanodes();
+        *r->mutable_id() = dn.id;
+        r->set_live(dn.live);
+        r->set_capacity(dn.storage.capacity());
+        r->set_used(dn.storage.used());
+        r->set_remaining(dn.storage.remaining());
+        r->set_blocks(static_cast<uint32_t>(dn.blocks.size()));
+        r->set_last_heartbeat_ms_ago(now - dn.last_heartbeat_ms);
+        r->set_active_transfers(dn.active_transfers);
+      }
+    });
+    return grpc::Status::OK;
+  }
+
+ private:
+  Status SubmitStatus(proto::Op op) {
+    auto r = nn_->Submit(std::move(op));
+    if (!r.ok()) return r.status();
+    return r->status;
+  }
+
+  Namenode* nn_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> MakeClientService(Namenode* nn) {
+  return std::make_unique<ClientService>(nn);
+}
+
+}  // namespace dfs

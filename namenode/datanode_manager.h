@@ -1,0 +1,61 @@
+// The namenode's view of its datanodes: registration, heartbeats, liveness, and the
+// commands waiting for each datanode's next heartbeat. Soft state, rebuilt from
+// registrations after a restart.
+//
+// Not thread-safe: the namenode calls it under its lock.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "common/clock.h"
+#include "namenode/placement.h"
+#include "proto/datanode.pb.h"
+
+namespace dfs {
+
+struct DatanodeState {
+  proto::DatanodeId id;
+  proto::StorageReport storage;
+  int64_t last_heartbeat_ms = 0;
+  bool live = true;
+  uint32_t active_transfers = 0;
+  uint64_t scheduled_bytes = 0;  // blocks placed here and not yet reported received
+  std::unordered_set<uint64_t> blocks;
+  std::deque<proto::DatanodeCommand> commands;
+};
+
+class DatanodeManager {
+ public:
+  DatanodeManager(const Clock* clock, int64_t dead_after_ms, Topology topology)
+      : clock_(clock), dead_after_ms_(dead_after_ms), topology_(std::move(topology)) {}
+
+  // Adds or refreshes a datanode. A datanode that registers again keeps no old replicas:
+  // the caller drops them from the block map first (RegisteredBlocks).
+  DatanodeState& Register(const proto::DatanodeId& id, const proto::StorageReport& storage);
+  // Returns null if the datanode is unknown (it must register again).
+  DatanodeState* Heartbeat(const std::string& uuid, const proto::StorageReport& storage,
+                           uint32_t active_transfers);
+  // Marks datanodes silent for longer than the dead interval as dead; returns them.
+  std::vector<DatanodeState*> CheckDead();
+
+  DatanodeState* Find(const std::string& uuid);
+  const std::map<std::string, DatanodeState>& all() const { return nodes_; }
+  std::vector<PlacementCandidate> LiveCandidates() const;
+  // Takes the commands queued for a datanode (at most max).
+  std::vector<proto::DatanodeCommand> TakeCommands(DatanodeState* dn, size_t max);
+
+  int64_t NowMs() const { return clock_->NowMs(); }
+
+ private:
+  const Clock* clock_;
+  const int64_t dead_after_ms_;
+  const Topology topology_;
+  std::map<std::string, DatanodeState> nodes_;
+};
+
+}  // namespace dfs

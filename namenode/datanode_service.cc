@@ -1,0 +1,95 @@
+// The DatanodeProtocol gRPC service: registrations, heartbeats and block reports update
+// the soft state; heartbeat answers carry the commands queued for the datanode.
+#include "common/logging.h"
+#include "common/rpc.h"
+#include "namenode/namenode.h"
+#include "proto/datanode.grpc.pb.h"
+
+namespace dfs {
+
+namespace {
+
+constexpr size_t kMaxCommandsPerHeartbeat = 64;
+constexpr int kMaxBlocksPerReport = 10'000'000;
+
+class DatanodeService final : public proto::DatanodeProtocol::Service {
+ public:
+  explicit DatanodeService(Namenode* nn) : nn_(nn) {}
+
+  grpc::Status Register(grpc::ServerContext*, const proto::RegisterRequest* req,
+                        proto::RegisterResponse*) override {
+    const auto& id = req->id();
+    if (id.uuid().empty() || id.uuid().size() > 64 || id.host().empty() ||
+        id.data_port() == 0 || id.data_port() > 65535) {
+      return ToGrpc(InvalidArgument("registration needs a uuid, a host and a data port"));
+    }
+    nn_->WithWriteLock([&](const NamenodeState& st) {
+      // A datanode that registers again has restarted: its replicas arrive in its report.
+      if (DatanodeState* old = st.datanodes.Find(id.uuid())) st.blocks.DatanodeDead(old);
+      st.datanodes.Register(id, req->storage());
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* req,
+                         proto::HeartbeatResponse* resp) override {
+    nn_->WithWriteLock([&](const NamenodeState& st) {
+      DatanodeState* dn =
+          st.datanodes.Heartbeat(req->uuid(), req->storage(), req->active_transfers());
+      if (!dn) {
+        resp->add_commands()->set_reregister(true);
+        return;
+      }
+      for (auto& c : st.datanodes.TakeCommands(dn, kMaxCommandsPerHeartbeat)) {
+        *resp->add_commands() = std::move(c);
+      }
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status BlockReport(grpc::ServerContext*, const proto::BlockReportRequest* req,
+                           proto::BlockReportResponse* resp) override {
+    if (req->blocks_size() > kMaxBlocksPerReport) {
+      return ToGrpc(InvalidArgument("block report too large"));
+    }
+    std::vector<proto::Block> blocks(req->blocks().begin(), req->blocks().end());
+    Status s;
+    nn_->WithWriteLock([&](const NamenodeState& st) {
+      DatanodeState* dn = st.datanodes.Find(req->uuid());
+      if (!dn || !dn->live) {
+        resp->add_commands()->set_reregister(true);
+        return;
+      }
+      st.blocks.ProcessFullReport(dn, blocks);
+    });
+    return grpc::Status::OK;
+  }
+
+  grpc::Status BlockReceivedAndDeleted(grpc::ServerContext*,
+                                       const proto::BlockReceivedAndDeletedRequest* req,
+                                       proto::BlockReceivedAndDeletedResponse*) override {
+    Status s;
+    nn_->WithWriteLock([&](const NamenodeState& st) {
+      DatanodeState* dn = st.datanodes.Find(req->uuid());
+      if (!dn || !dn->live) {
+        s = FailedPrecondition("datanode " + req->uuid() + " is not registered");
+        return;
+      }
+      for (const auto& b : req->received()) st.blocks.BlockReceived(dn, b);
+      for (const auto& b : req->deleted()) st.blocks.BlockDeleted(dn, b.id());
+      for (const auto& b : req->corrupt()) st.blocks.MarkCorrupt(b.id(), req->uuid());
+    });
+    return ToGrpc(s);
+  }
+
+ private:
+  Namenode* nn_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> MakeDatanodeService(Namenode* nn) {
+  return std::make_unique<DatanodeService>(nn);
+}
+
+}  // namespace dfs
