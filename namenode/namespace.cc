@@ -416,8 +416,10 @@ OpResult Namespace::ApplyRename(const proto::Op& op) {
 }
 
 void Namespace::RemoveSubtree(uint64_t id, std::vector<proto::Block>* blocks) {
+  std::vector<uint64_t> children;
+  for (const auto& [name, child] : inodes_.at(id).children) children.push_back(child);
+  for (uint64_t child : children) RemoveSubtree(child, blocks);
   Inode& inode = inodes_.at(id);
-  for (const auto& [name, child] : inode.children) RemoveSubtree(child, blocks);
   for (const auto& b : inode.blocks) {
     blocks->push_back(b);
     block_to_file_.erase(b.id());

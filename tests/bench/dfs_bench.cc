@@ -1,0 +1,202 @@
+// dfs-bench: throughput of the data path (io) and of the namenode (nn).
+//
+//   dfs-bench io --files 1 --size 1G --threads 1 [--replication 3]
+//   dfs-bench nn --threads 16 --count 20000
+//
+// Runs against the cluster named by --conf / $DFS_CONF, or with --mini-cluster against a
+// fresh local cluster (1 namenode, 4 datanodes) that it starts and removes.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <thread>
+
+#include "client/file_system.h"
+#include "client/input_stream.h"
+#include "client/output_stream.h"
+#include "tests/cluster/mini_cluster.h"
+
+namespace dfs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// Runs fn(thread, i) for i in [0, count) split over threads; returns seconds taken.
+Result<double> Parallel(int threads, uint64_t count,
+                        const std::function<Status(int, uint64_t)>& fn) {
+  std::atomic<uint64_t> next{0};
+  std::mutex mu;
+  Status first_error;
+  auto start = Clock::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      for (uint64_t i; (i = next++) < count;) {
+        Status s = fn(t, i);
+        if (!s.ok()) {
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error.ok()) first_error = s;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  if (!first_error.ok()) return first_error;
+  return Seconds(start);
+}
+
+int Io(FileSystem* fs, uint64_t files, uint64_t size, int threads, uint32_t replication) {
+  std::string base = "/bench/io";
+  fs->Delete(base, true);
+  std::vector<char> buf(4 << 20);
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>(i * 131 + i / 4096);
+  auto w = Parallel(threads, files, [&](int, uint64_t i) -> Status {
+    CreateOptions o;
+    o.replication = replication;
+    o.overwrite = true;
+    ASSIGN_OR_RETURN(auto out, fs->Create(base + "/f" + std::to_string(i), o));
+    for (uint64_t done = 0; done < size;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - done));
+      RETURN_IF_ERROR(out->Write(buf.data(), n));
+      done += n;
+    }
+    return out->Close();
+  });
+  if (!w.ok()) {
+    fprintf(stderr, "write failed: %s\n", w.status().ToString().c_str());
+    return 1;
+  }
+  double mb = static_cast<double>(files * size) / 1e6;
+  printf("write: %lu files x %lu bytes, replication %u, %d threads: %.2f s, %.1f MB/s\n", files,
+         size, replication, threads, *w, mb / *w);
+  auto r = Parallel(threads, files, [&](int, uint64_t i) -> Status {
+    ASSIGN_OR_RETURN(auto in, fs->Open(base + "/f" + std::to_string(i)));
+    std::vector<char> rbuf(4 << 20);
+    uint64_t total = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(size_t n, in->Read(rbuf.data(), rbuf.size()));
+      if (n == 0) break;
+      total += n;
+    }
+    if (total != size) return DataLoss("read " + std::to_string(total) + " bytes");
+    return Status::Ok();
+  });
+  if (!r.ok()) {
+    fprintf(stderr, "read failed: %s\n", r.status().ToString().c_str());
+    return 1;
+  }
+  printf("read:  %lu files x %lu bytes, %d threads: %.2f s, %.1f MB/s\n", files, size, threads,
+         *r, mb / *r);
+  fs->Delete(base, true);
+  return 0;
+}
+
+int Nn(FileSystem* fs, int threads, uint64_t count) {
+  std::string base = "/bench/nn";
+  fs->Delete(base, true);
+  for (int t = 0; t < threads; ++t) fs->Mkdirs(base + "/t" + std::to_string(t));
+  auto path = [&](int t, uint64_t i) {
+    return base + "/t" + std::to_string(t % threads) + "/f" + std::to_string(i);
+  };
+  struct Op {
+    const char* name;
+    std::function<Status(int, uint64_t)> fn;
+  };
+  std::vector<Op> ops = {
+      {"create", [&](int t, uint64_t i) -> Status {
+         ASSIGN_OR_RETURN(auto out, fs->Create(path(static_cast<int>(i), i)));
+         return out->Close();
+       }},
+      {"mkdir", [&](int t, uint64_t i) { return fs->Mkdirs(path(static_cast<int>(i), i) + ".d"); }},
+      {"stat", [&](int t, uint64_t i) { return fs->GetFileStatus(path(static_cast<int>(i), i)).status(); }},
+      {"list", [&](int t, uint64_t i) {
+         return fs->ListStatus(base + "/t" + std::to_string(i % static_cast<uint64_t>(threads)) +
+                               "/f" + std::to_string(i) + ".d")
+             .status();
+       }},
+      {"rename", [&](int t, uint64_t i) {
+         return fs->Rename(path(static_cast<int>(i), i), path(static_cast<int>(i), i) + ".r");
+       }},
+      {"delete", [&](int t, uint64_t i) {
+         return fs->Delete(path(static_cast<int>(i), i) + ".r", false);
+       }},
+  };
+  for (const auto& op : ops) {
+    auto secs = Parallel(threads, count, op.fn);
+    if (!secs.ok()) {
+      fprintf(stderr, "%s failed: %s\n", op.name, secs.status().ToString().c_str());
+      return 1;
+    }
+    printf("%-7s %lu ops, %d threads: %.2f s, %.0f ops/s\n", op.name, count, threads, *secs,
+           static_cast<double>(count) / *secs);
+  }
+  fs->Delete(base, true);
+  return 0;
+}
+
+}  // namespace
+}  // namespace dfs
+
+int main(int argc, char** argv) {
+  using namespace dfs;
+  CLI::App app{"dfs-bench: data path (io) and namenode (nn) throughput"};
+  app.require_subcommand(1);
+  std::string conf_path, size_text = "1G", block_size = "128M";
+  bool mini = false;
+  int threads = 1;
+  uint64_t files = 1, count = 20000;
+  uint32_t replication = 3;
+  app.add_option("--conf", conf_path, "client configuration (default $DFS_CONF)");
+  app.add_flag("--mini-cluster", mini, "start a local cluster (4 datanodes) for the run");
+  app.add_option("--block-size", block_size, "block size of the --mini-cluster")
+      ->capture_default_str();
+  app.add_option("--threads", threads, "client threads")->capture_default_str();
+  auto* io = app.add_subcommand("io", "write then read files: MB/s");
+  io->add_option("--files", files, "number of files")->capture_default_str();
+  io->add_option("--size", size_text, "bytes per file (e.g. 1G)")->capture_default_str();
+  io->add_option("--replication", replication, "replication")->capture_default_str();
+  auto* nn = app.add_subcommand("nn", "create/mkdir/stat/list/rename/delete: ops/s");
+  nn->add_option("--count", count, "operations of each kind")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::unique_ptr<MiniCluster> cluster;
+  Config conf;
+  if (mini) {
+    MiniClusterOptions o;
+    o.block_size = block_size;
+    auto c = MiniCluster::Start(o);
+    if (!c.ok()) {
+      fprintf(stderr, "dfs-bench: %s\n", c.status().ToString().c_str());
+      return 1;
+    }
+    cluster = std::move(*c);
+    conf = cluster->client_config();
+  } else {
+    auto c = LoadClientConfig(conf_path);
+    if (!c.ok()) {
+      fprintf(stderr, "dfs-bench: %s\n", c.status().message().c_str());
+      return 2;
+    }
+    conf = *c;
+  }
+  auto fs = FileSystem::Connect(conf);
+  if (!fs.ok()) {
+    fprintf(stderr, "dfs-bench: %s\n", fs.status().message().c_str());
+    return 2;
+  }
+  if (*io) {
+    auto size = ParseSize(size_text);
+    if (!size.ok()) {
+      fprintf(stderr, "dfs-bench: --size: %s\n", size.status().message().c_str());
+      return 2;
+    }
+    return Io(fs->get(), files, *size, threads, replication);
+  }
+  return Nn(fs->get(), threads, count);
+}

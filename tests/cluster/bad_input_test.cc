@@ -1,0 +1,181 @@
+// Bad input at every edge gets a clear error and changes nothing.
+#include <arpa/inet.h>
+
+#include <filesystem>
+
+#include "common/crc32c.h"
+#include "common/frame.h"
+#include "tests/cluster/mini_cluster.h"
+#include "tests/cluster/test_util.h"
+
+namespace dfs {
+namespace {
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MiniClusterOptions o;
+    o.datanodes = 3;
+    auto c = MiniCluster::Start(o);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    cluster_ = std::move(*c);
+    fs_ = cluster_->Connect();
+    auto report = fs_->GetDatanodeReport();
+    ASSERT_TRUE(report.ok());
+    for (const auto& d : *report) datanodes_.push_back(d.id());
+  }
+
+  size_t ReplicaFiles() {
+    size_t n = 0;
+    for (int i = 0; i < cluster_->datanode_count(); ++i) {
+      for (const char* sub : {"/current", "/rbw"}) {
+        std::string dir = cluster_->datanode_data_dir(i) + sub;
+        if (!std::filesystem::exists(dir)) continue;
+        for (const auto& e : std::filesystem::directory_iterator(dir)) n += e.is_regular_file();
+      }
+    }
+    return n;
+  }
+
+  Result<Socket> ConnectTo(const proto::DatanodeId& dn) {
+    ASSIGN_OR_RETURN(Socket s, Connect(dn.host(), static_cast<uint16_t>(dn.data_port()), 2000));
+    RETURN_IF_ERROR(s.SetTimeoutMs(10'000));
+    return s;
+  }
+
+  std::unique_ptr<MiniCluster> cluster_;
+  std::unique_ptr<FileSystem> fs_;
+  std::vector<proto::DatanodeId> datanodes_;
+};
+
+TEST_F(BadInputTest, PacketWithWrongChecksumIsRefusedAndNothingIsStored) {
+  ASSERT_EQ(ReplicaFiles(), 0u);
+  auto s = ConnectTo(datanodes_[0]);
+  ASSERT_TRUE(s.ok());
+  proto::OpRequest req;
+  auto* w = req.mutable_write();
+  w->mutable_block()->set_id(424242);
+  w->mutable_block()->set_generation_stamp(1);
+  *w->add_downstream() = datanodes_[1];
+  *w->add_downstream() = datanodes_[2];
+  w->set_client_name("test");
+  ASSERT_OK(WriteMessage(*s, req));
+  proto::OpResponse resp;
+  ASSERT_OK(ReadMessage(*s, &resp));
+  ASSERT_EQ(resp.code(), 0) << resp.message();
+
+  std::string data = TestData(1, 4096);
+  std::vector<uint32_t> crcs(ChunkCount(data.size()));
+  ChunkCrcs(data.data(), data.size(), crcs.data());
+  proto::PacketHeader h;
+  h.set_seqno(0);
+  h.set_offset_in_block(0);
+  h.set_data_len(static_cast<uint32_t>(data.size()));
+  ASSERT_OK(WritePacket(*s, h, crcs.data(), data.data(), data.size()));
+  proto::PipelineAck ack;
+  ASSERT_OK(ReadMessage(*s, &ack));
+  EXPECT_EQ(ack.seqno(), 0);
+  for (int c : ack.codes()) EXPECT_EQ(c, 0);
+
+  data[100] ^= 1;  // the CRC no longer matches
+  h.set_seqno(1);
+  h.set_offset_in_block(4096);
+  ASSERT_OK(WritePacket(*s, h, crcs.data(), data.data(), data.size()));
+  ASSERT_OK(ReadMessage(*s, &ack));
+  EXPECT_EQ(ack.seqno(), 1);
+  ASSERT_GE(ack.codes_size(), 1);
+  EXPECT_EQ(ack.codes(0), static_cast<int>(Code::kDataLoss));
+  EXPECT_NE(ack.message().find("checksum"), std::string::npos) << ack.message();
+  s->Close();
+  // The partial replica is dropped on every pipeline member.
+  EXPECT_TRUE(WaitFor([&] { return ReplicaFiles() == 0; })) << ReplicaFiles() << " files left";
+}
+
+TEST_F(BadInputTest, ReadOfAMissingBlockIsRefusedClearly) {
+  auto s = ConnectTo(datanodes_[0]);
+  ASSERT_TRUE(s.ok());
+  proto::OpRequest req;
+  req.mutable_read()->mutable_block()->set_id(999999);
+  ASSERT_OK(WriteMessage(*s, req));
+  proto::OpResponse resp;
+  ASSERT_OK(ReadMessage(*s, &resp));
+  EXPECT_EQ(resp.code(), static_cast<int>(Code::kNotFound));
+  EXPECT_NE(resp.message().find("no replica of block 999999"), std::string::npos);
+}
+
+TEST_F(BadInputTest, OversizedFrameIsRefusedWithoutBeingRead) {
+  auto s = ConnectTo(datanodes_[0]);
+  ASSERT_TRUE(s.ok());
+  uint32_t huge = htonl(512u << 20);
+  ASSERT_OK(s->WriteFull(&huge, 4));
+  proto::OpResponse resp;
+  ASSERT_OK(ReadMessage(*s, &resp));
+  EXPECT_EQ(resp.code(), static_cast<int>(Code::kInvalidArgument));
+  EXPECT_NE(resp.message().find("exceeds the limit"), std::string::npos) << resp.message();
+}
+
+TEST_F(BadInputTest, OversizedPacketIsRefused) {
+  auto s = ConnectTo(datanodes_[0]);
+  ASSERT_TRUE(s.ok());
+  proto::OpRequest req;
+  req.mutable_write()->mutable_block()->set_id(5150);
+  req.mutable_write()->mutable_block()->set_generation_stamp(1);
+  ASSERT_OK(WriteMessage(*s, req));
+  proto::OpResponse resp;
+  ASSERT_OK(ReadMessage(*s, &resp));
+  ASSERT_EQ(resp.code(), 0);
+  proto::PacketHeader h;
+  h.set_data_len(1u << 30);
+  ASSERT_OK(WriteMessage(*s, h));
+  // The datanode gives up on the connection instead of allocating a gigabyte.
+  proto::PipelineAck ack;
+  Status st = ReadMessage(*s, &ack);
+  EXPECT_FALSE(st.ok() && ack.codes_size() > 0 && ack.codes(0) == 0);
+  EXPECT_TRUE(WaitFor([&] { return ReplicaFiles() == 0; }));
+}
+
+TEST_F(BadInputTest, MissingFilesGiveClearErrors) {
+  auto in = fs_->Open("/no/such/file");
+  EXPECT_EQ(in.status().code(), Code::kNotFound);
+  EXPECT_NE(in.status().message().find("/no/such/file"), std::string::npos);
+  EXPECT_EQ(fs_->GetFileStatus("/nope").status().code(), Code::kNotFound);
+  ASSERT_OK(fs_->Mkdirs("/dir"));
+  EXPECT_EQ(fs_->Open("/dir").status().code(), Code::kFailedPrecondition);
+}
+
+TEST_F(BadInputTest, MalformedAndOversizedPathsAreRefused) {
+  std::string long_name(256, 'a');
+  std::string long_path;
+  while (long_path.size() <= 4096) long_path += "/abc";
+  for (const std::string& p : {std::string("/a/../b"), std::string("/a/./b"),
+                               "/" + long_name, long_path, std::string("/a\0b", 4)}) {
+    proto::MkdirsRequest req;
+    req.set_path(p);
+    req.set_create_parent(true);
+    proto::MkdirsResponse resp;
+    Status s = fs_->Call([&](grpc::ClientContext* c) { return fs_->stub()->Mkdirs(c, req, &resp); });
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << p.substr(0, 40) << ": " << s.ToString();
+  }
+  auto list = fs_->ListStatus("/");
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TEST_F(BadInputTest, NamespaceRefusalsChangeNothing) {
+  ASSERT_OK(fs_->Mkdirs("/a/b/c"));
+  ASSERT_OK(WriteFile(fs_.get(), "/a/f", "data"));
+  EXPECT_EQ(fs_->Rename("/a", "/a/b/c/inside").code(), Code::kInvalidArgument);
+  EXPECT_EQ(fs_->Delete("/a", false).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(fs_->Create("/a/f").status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(fs_->SetReplication("/a/f", 0).code(), Code::kInvalidArgument);
+  EXPECT_EQ(fs_->SetReplication("/a/f", 1000).code(), Code::kInvalidArgument);
+  CreateOptions o;
+  o.block_size = 1000;  // not a multiple of 512
+  EXPECT_EQ(fs_->Create("/a/g", o).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(*ReadFile(fs_.get(), "/a/f"), "data");
+  EXPECT_TRUE(fs_->GetFileStatus("/a/b/c").ok());
+  EXPECT_EQ(fs_->GetFileStatus("/a/g").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace dfs

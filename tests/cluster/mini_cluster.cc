@@ -1,0 +1,200 @@
+#include "tests/cluster/mini_cluster.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "common/net.h"
+
+namespace dfs {
+
+namespace fs = std::filesystem;
+
+std::string BinDir() {
+  const char* env = getenv("DFS_BIN");
+  if (env && *env) return env;
+  return DFS_SOURCE_DIR "/build/bin";
+}
+
+uint16_t FreePort() {
+  auto s = Listen("127.0.0.1", 0);
+  return s.ok() ? LocalPort(*s) : 0;
+}
+
+std::string TestData(uint64_t seed, size_t size) {
+  std::string out(size, '\0');
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + size);
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t v = rng();
+    memcpy(&out[i], &v, 8);
+  }
+  for (; i < size; ++i) out[i] = static_cast<char>(rng());
+  return out;
+}
+
+Result<std::unique_ptr<MiniCluster>> MiniCluster::Start(MiniClusterOptions options) {
+  std::unique_ptr<MiniCluster> c(new MiniCluster(options));
+  char tmpl[] = "/tmp/dfs-test-XXXXXX";
+  if (!mkdtemp(tmpl)) return ErrnoStatus("mkdtemp", errno);
+  c->dir_ = tmpl;
+  fs::create_directories(c->dir_ + "/logs");
+  c->namenode_port_ = FreePort();
+  RETURN_IF_ERROR(c->StartNamenode());
+  c->datanode_pids_.assign(static_cast<size_t>(options.datanodes), -1);
+  c->datanode_ports_.assign(static_cast<size_t>(options.datanodes), 0);
+  for (int i = 0; i < options.datanodes; ++i) RETURN_IF_ERROR(c->StartDatanode(i));
+  RETURN_IF_ERROR(c->WaitForLiveDatanodes(options.datanodes));
+  std::ofstream(c->client_conf_path()) << "namenode = " << c->namenode_address() << "\n";
+  return c;
+}
+
+MiniCluster::~MiniCluster() {
+  for (int i = 0; i < datanode_count(); ++i) StopDatanode(i);
+  StopNamenode();
+  if (!options_.keep_dir && !getenv("DFS_TEST_KEEP") && !dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+std::string MiniCluster::namenode_address() const {
+  return "127.0.0.1:" + std::to_string(namenode_port_);
+}
+
+Config MiniCluster::client_config() const {
+  Config c;
+  c.Set("namenode", namenode_address());
+  return c;
+}
+
+std::unique_ptr<FileSystem> MiniCluster::Connect() const {
+  auto fs = FileSystem::Connect(client_config());
+  return fs.ok() ? std::move(*fs) : nullptr;
+}
+
+pid_t MiniCluster::Spawn(const std::string& binary, const std::vector<std::string>& args,
+                         const std::string& log) {
+  std::string path = BinDir() + "/" + binary;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(path.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(path.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+namespace {
+void StopPid(pid_t* pid, bool graceful) {
+  if (*pid <= 0) return;
+  kill(*pid, graceful ? SIGTERM : SIGKILL);
+  for (int i = 0; i < 100; ++i) {
+    if (waitpid(*pid, nullptr, WNOHANG) == *pid) {
+      *pid = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(*pid, SIGKILL);
+  waitpid(*pid, nullptr, 0);
+  *pid = -1;
+}
+}  // namespace
+
+Status MiniCluster::StartNamenode() {
+  if (namenode_pid_ > 0) return Status::Ok();
+  namenode_pid_ = Spawn("namenode",
+                        {"--dir", dir_ + "/namenode", "--address", namenode_address(),
+                         "--block-size", options_.block_size, "--replication",
+                         std::to_string(options_.replication), "--dead-interval-ms",
+                         std::to_string(options_.dead_interval_ms), "--checkpoint-every",
+                         std::to_string(options_.checkpoint_every)},
+                        dir_ + "/logs/namenode.log");
+  auto fs = Connect();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(namenode_pid_, nullptr, WNOHANG) == namenode_pid_) {
+      namenode_pid_ = -1;
+      return Internal("namenode exited at start; see " + dir_ + "/logs/namenode.log");
+    }
+    if (fs->GetStats().ok()) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return DeadlineExceeded("namenode did not start; see " + dir_ + "/logs/namenode.log");
+}
+
+void MiniCluster::StopNamenode(bool graceful) { StopPid(&namenode_pid_, graceful); }
+
+std::string MiniCluster::datanode_data_dir(int i) const {
+  return dir_ + "/datanode" + std::to_string(i);
+}
+
+Status MiniCluster::StartDatanode(int i) {
+  auto idx = static_cast<size_t>(i);
+  if (datanode_pids_[idx] > 0) return Status::Ok();
+  // A restarted datanode keeps its port, as a real one would keep its address.
+  if (datanode_ports_[idx] == 0) datanode_ports_[idx] = FreePort();
+  datanode_pids_[idx] =
+      Spawn("datanode",
+            {"--data-dir", datanode_data_dir(i), "--namenode", namenode_address(), "--port",
+             std::to_string(datanode_ports_[idx]), "--heartbeat-interval-ms",
+             std::to_string(options_.heartbeat_interval_ms)},
+            dir_ + "/logs/datanode" + std::to_string(i) + ".log");
+  return Status::Ok();
+}
+
+void MiniCluster::StopDatanode(int i, bool graceful) {
+  StopPid(&datanode_pids_[static_cast<size_t>(i)], graceful);
+}
+
+Status MiniCluster::WaitForLiveDatanodes(int n, int64_t timeout_ms) const {
+  auto fs = Connect();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  uint32_t live = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto st = fs->GetStats();
+    if (st.ok()) {
+      live = st->live_datanodes();
+      if (live == static_cast<uint32_t>(n)) return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return DeadlineExceeded("only " + std::to_string(live) + " of " + std::to_string(n) +
+                          " datanodes live; logs in " + dir_ + "/logs");
+}
+
+int MiniCluster::Run(const std::string& binary, const std::vector<std::string>& args,
+                     std::string* out, const std::string& input) const {
+  std::string cmd = "DFS_CONF=" + client_conf_path() + " " + BinDir() + "/" + binary;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  std::string in_file = dir_ + "/stdin";
+  std::ofstream(in_file) << input;
+  cmd += " < " + in_file + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  std::string output;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
+  int status = pclose(p);
+  if (out) *out = output;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace dfs
