@@ -18,6 +18,9 @@ void ConfigureServer(grpc::ServerBuilder& builder, const std::string& address, i
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), bound_port);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
+  // Without this gRPC sets SO_REUSEPORT, and a second daemon on the same port would
+  // silently share it instead of failing to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
 }
 
 grpc::Status ToGrpc(const Status& s) {

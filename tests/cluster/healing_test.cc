@@ -1,0 +1,64 @@
+// The cluster heals itself: lost replicas are copied again, and replication changes are
+// carried out.
+#include <set>
+
+#include "tests/cluster/mini_cluster.h"
+#include "tests/cluster/test_util.h"
+
+namespace dfs {
+namespace {
+
+// Every block of path has exactly n live replicas on n distinct datanodes.
+bool FullyReplicated(FileSystem* fs, const std::string& path, int n) {
+  auto l = Locations(fs, path);
+  if (!l.ok()) return false;
+  for (const auto& b : l->blocks()) {
+    std::set<std::string> nodes;
+    for (const auto& dn : b.locations()) nodes.insert(dn.uuid());
+    if (b.locations_size() != n || static_cast<int>(nodes.size()) != n) return false;
+  }
+  return true;
+}
+
+TEST(HealingTest, BlocksOfADeadDatanodeAreReplicatedAgain) {
+  MiniClusterOptions o;
+  o.datanodes = 4;
+  o.dead_interval_ms = 2000;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string data = TestData(5, 30 << 20);
+  ASSERT_OK(WriteFile(fs.get(), "/heal", data));
+  ASSERT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/heal", 3); }));
+
+  (*c)->StopDatanode(0);
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = fs->GetStats();
+    return st.ok() && st->live_datanodes() == 3;
+  }));
+  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/heal", 3); }, 30'000));
+  auto back = ReadFile(fs.get(), "/heal");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+}
+
+TEST(HealingTest, SetReplicationAddsAndRemovesReplicas) {
+  MiniClusterOptions o;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  CreateOptions co;
+  co.replication = 2;
+  ASSERT_OK(WriteFile(fs.get(), "/rep", TestData(6, 9 << 20), co));
+  ASSERT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/rep", 2); }));
+  ASSERT_OK(fs->SetReplication("/rep", 4));
+  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/rep", 4); }));
+  ASSERT_OK(fs->SetReplication("/rep", 1));
+  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/rep", 1); }));
+  EXPECT_EQ(ReadFile(fs.get(), "/rep")->size(), 9u << 20);
+}
+
+}  // namespace
+}  // namespace dfs
