@@ -66,15 +66,39 @@ Status BlockWriter::Write(const char* data, size_t len) {
   return Status::Ok();
 }
 
-Status BlockWriter::SendBuffered() {
-  if (buf_.empty()) return Status::Ok();
+Status BlockWriter::SendBuffered(bool sync, bool keep_partial_chunk) {
+  if (buf_.empty() && !sync) return Status::Ok();
   ChunkCrcs(buf_.data(), buf_.size(), crcs_.data());
-  RETURN_IF_ERROR(WritePacket(buf_.data(), buf_.size(), crcs_.data()));
-  buf_.clear();
+  RETURN_IF_ERROR(SendPacket(buf_.data(), buf_.size(), crcs_.data(), sync));
+  size_t partial = buf_.size() % kBytesPerChecksum;
+  if (keep_partial_chunk && partial != 0) {
+    // A flushed partial chunk is sent again, completed, in the next packet.
+    bytes_sent_ -= partial;
+    buf_.erase(buf_.begin(), buf_.end() - static_cast<long>(partial));
+  } else {
+    buf_.clear();
+  }
   return Status::Ok();
 }
 
+Status BlockWriter::WaitForAcks(int64_t seqno) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return !ack_error_.ok() || ack_done_ || acked_seqno_ >= seqno; });
+  if (!ack_error_.ok()) return ack_error_;
+  if (acked_seqno_ < seqno) return Unavailable("pipeline closed before the last ack");
+  return Status::Ok();
+}
+
+Status BlockWriter::Flush(bool sync) {
+  RETURN_IF_ERROR(SendBuffered(sync, /*keep_partial_chunk=*/true));
+  return WaitForAcks(next_seqno_ - 1);
+}
+
 Status BlockWriter::WritePacket(const char* data, size_t len, const uint32_t* crcs) {
+  return SendPacket(data, len, crcs, false);
+}
+
+Status BlockWriter::SendPacket(const char* data, size_t len, const uint32_t* crcs, bool sync) {
   {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] {
@@ -87,6 +111,7 @@ Status BlockWriter::WritePacket(const char* data, size_t len, const uint32_t* cr
   h.set_seqno(next_seqno_++);
   h.set_offset_in_block(bytes_sent_);
   h.set_data_len(static_cast<uint32_t>(len));
+  h.set_sync(sync);
   Status s = dfs::WritePacket(sock_, h, crcs, data, len);
   if (!s.ok()) {
     Status f = Failure();
@@ -113,12 +138,7 @@ Result<proto::Block> BlockWriter::Close() {
     Status f = Failure();
     return f.ok() ? Unavailable("sending to the pipeline failed: " + s.message()) : f;
   }
-  {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return !ack_error_.ok() || ack_done_ || acked_seqno_ >= last; });
-    if (!ack_error_.ok()) return ack_error_;
-    if (acked_seqno_ < last) return Unavailable("pipeline closed before the last ack");
-  }
+  RETURN_IF_ERROR(WaitForAcks(last));
   proto::Block b = block_;
   b.set_num_bytes(bytes_sent_);
   return b;

@@ -37,6 +37,9 @@ class BlockWriter {
 
   // Appends bytes to the block.
   Status Write(const char* data, size_t len);
+  // Sends what is buffered and waits until every datanode has acknowledged it (hflush);
+  // with sync, each datanode also makes it durable on disk first (hsync).
+  Status Flush(bool sync);
   // Sends what is buffered and the closing packet, and waits until every datanode in the
   // pipeline has acknowledged everything. Returns the block with its final length.
   Result<proto::Block> Close();
@@ -48,7 +51,11 @@ class BlockWriter {
  private:
   BlockWriter(proto::Block block, Socket sock, std::vector<proto::DatanodeId> pipeline)
       : block_(std::move(block)), sock_(std::move(sock)), pipeline_(std::move(pipeline)) {}
-  Status SendBuffered();
+  // Sends buf_ as one packet. keep_partial_chunk: a trailing partial chunk stays in buf_
+  // to be sent again, completed, with the next packet (after a flush).
+  Status SendBuffered(bool sync = false, bool keep_partial_chunk = false);
+  Status WaitForAcks(int64_t seqno);
+  Status SendPacket(const char* data, size_t len, const uint32_t* crcs, bool sync);
   void AckLoop();
   Status Failure();
 

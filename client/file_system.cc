@@ -141,6 +141,42 @@ Status FileSystem::Rename(const std::string& src, const std::string& dst) {
   return Call([&](grpc::ClientContext* c) { return stub_->Rename(c, req, &resp); });
 }
 
+Status FileSystem::RenameReplace(const std::string& src, const std::string& dst) {
+  proto::RenameRequest req;
+  req.set_src(NormalizePath(src));
+  req.set_dst(NormalizePath(dst));
+  req.set_overwrite(true);
+  proto::RenameResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->Rename(c, req, &resp); });
+}
+
+Status FileSystem::SetPermission(const std::string& path, uint32_t mode) {
+  proto::SetPermissionRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_mode(mode);
+  proto::SetPermissionResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->SetPermission(c, req, &resp); });
+}
+
+Status FileSystem::SetOwner(const std::string& path, const std::string& owner,
+                            const std::string& group) {
+  proto::SetOwnerRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_owner(owner);
+  req.set_group(group);
+  proto::SetOwnerResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->SetOwner(c, req, &resp); });
+}
+
+Status FileSystem::SetTimes(const std::string& path, int64_t mtime_ms, int64_t atime_ms) {
+  proto::SetTimesRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_mtime_ms(mtime_ms);
+  req.set_atime_ms(atime_ms);
+  proto::SetTimesResponse resp;
+  return Call([&](grpc::ClientContext* c) { return stub_->SetTimes(c, req, &resp); });
+}
+
 Status FileSystem::Delete(const std::string& path, bool recursive) {
   proto::DeleteRequest req;
   req.set_path(NormalizePath(path));

@@ -57,7 +57,15 @@ class FileSystem {
   // A directory's entries (all of them, paged from the namenode), or the file itself.
   Result<std::vector<FileStatus>> ListStatus(const std::string& path);
   Result<FileStatus> GetFileStatus(const std::string& path);
+  // HDFS rename: into dst if it is a directory; never replaces an existing file.
   Status Rename(const std::string& src, const std::string& dst);
+  // POSIX rename: dst is the new name; an existing file (or empty directory) is replaced.
+  Status RenameReplace(const std::string& src, const std::string& dst);
+  Status SetPermission(const std::string& path, uint32_t mode);
+  // Empty owner or group: unchanged.
+  Status SetOwner(const std::string& path, const std::string& owner, const std::string& group);
+  // -1: unchanged.
+  Status SetTimes(const std::string& path, int64_t mtime_ms, int64_t atime_ms);
   Status Delete(const std::string& path, bool recursive);
   Status SetReplication(const std::string& path, uint32_t replication);
   Result<ContentSummary> GetContentSummary(const std::string& path);

@@ -86,6 +86,18 @@ Status OutputStream::Write(const char* data, size_t len) {
   return Status::Ok();
 }
 
+Status OutputStream::Flush() {
+  if (!failed_.ok()) return failed_;
+  if (writer_) failed_ = writer_->Flush(false);
+  return failed_;
+}
+
+Status OutputStream::Sync() {
+  if (!failed_.ok()) return failed_;
+  if (writer_) failed_ = writer_->Flush(true);
+  return failed_;
+}
+
 Status OutputStream::Close() {
   if (closed_) return failed_;
   closed_ = true;

@@ -19,6 +19,10 @@ class OutputStream {
  public:
   ~OutputStream();
   Status Write(const char* data, size_t len);
+  // Waits until every datanode of the current block has acknowledged everything written
+  // (hflush); Sync also has them make it durable on disk (hsync).
+  Status Flush();
+  Status Sync();
   Status Close();
   uint64_t position() const { return written_; }
 

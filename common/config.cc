@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -82,7 +83,9 @@ Result<uint64_t> ParseSize(const std::string& text) {
   char* end = nullptr;
   errno = 0;
   double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || v < 0) return InvalidArgument("not a size: " + text);
+  if (end == text.c_str() || !std::isfinite(v) || v < 0) {
+    return InvalidArgument("not a size: " + text);
+  }
   std::string unit = Trim(end);
   uint64_t mult = 1;
   if (unit.empty() || unit == "b" || unit == "B") mult = 1;
@@ -91,7 +94,9 @@ Result<uint64_t> ParseSize(const std::string& text) {
   else if (unit == "g" || unit == "G" || unit == "GiB" || unit == "GB") mult = 1ull << 30;
   else if (unit == "t" || unit == "T" || unit == "TiB" || unit == "TB") mult = 1ull << 40;
   else return InvalidArgument("unknown size unit in " + text);
-  return static_cast<uint64_t>(v * static_cast<double>(mult));
+  double bytes = v * static_cast<double>(mult);
+  if (bytes >= 18446744073709551616.0) return InvalidArgument("size too large: " + text);
+  return static_cast<uint64_t>(bytes);
 }
 
 }  // namespace dfs

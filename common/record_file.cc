@@ -26,7 +26,8 @@ Result<RecordWriter*> RecordWriter::Open(const std::string& path) {
 }
 
 void RecordWriter::Append(const std::string& payload) {
-  uint32_t hdr[2] = {static_cast<uint32_t>(payload.size()), Crc32c(payload.data(), payload.size())};
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  uint32_t hdr[3] = {len, Crc32c(&len, 4), Crc32c(payload.data(), payload.size())};
   buf_.append(reinterpret_cast<const char*>(hdr), sizeof hdr);
   buf_.append(payload);
 }
@@ -65,18 +66,26 @@ Result<RecordReader*> RecordReader::Open(const std::string& path) {
 Status RecordReader::Next(std::string* payload) {
   size_t left = data_.size() - offset_;
   if (left == 0) return OutOfRange("end of records");
-  uint32_t hdr[2];
+  uint32_t hdr[3];
   if (left < sizeof hdr) {
     torn_ = true;
     return OutOfRange("torn record header");
   }
   memcpy(hdr, data_.data() + offset_, sizeof hdr);
+  if (Crc32c(&hdr[0], 4) != hdr[1]) {
+    // A crash can leave the file extended with zeros past the last whole record.
+    if (data_.find_first_not_of('\0', offset_) == std::string::npos) {
+      torn_ = true;
+      return OutOfRange("zero-filled tail");
+    }
+    return DataLoss("corrupt record header at offset " + std::to_string(offset_));
+  }
   if (hdr[0] > left - sizeof hdr) {
     torn_ = true;
     return OutOfRange("torn record");
   }
   const char* p = data_.data() + offset_ + sizeof hdr;
-  if (Crc32c(p, hdr[0]) != hdr[1]) {
+  if (Crc32c(p, hdr[0]) != hdr[2]) {
     if (offset_ + sizeof hdr + hdr[0] == data_.size()) {
       torn_ = true;
       return OutOfRange("torn last record");

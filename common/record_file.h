@@ -1,5 +1,7 @@
-// Files of records, each framed as [u32 length][u32 CRC32C of the payload][payload]
-// (little-endian). Used by the namenode's edit log and checkpoint images.
+// Files of records, each framed as [u32 length][u32 CRC32C of the length][u32 CRC32C of
+// the payload][payload] (little-endian). Used by the namenode's edit log and checkpoint
+// images. The length has its own checksum so that a damaged length in the middle of a
+// file is told apart from a record cut short at the end.
 //
 // RecordWriter appends and syncs; RecordReader tells a torn tail (the last record cut
 // short by a crash: safe to truncate) from corruption in the middle (DataLoss: stop).

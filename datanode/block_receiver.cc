@@ -139,7 +139,7 @@ void DataTransferServer::ReceiveBlock(Socket& upstream, const proto::WriteBlockO
       break;
     }
     const auto& h = p.header;
-    if (!h.last() && h.offset_in_block() != replica->bytes()) {
+    if (!h.last() && !replica->AcceptsOffset(h.offset_in_block())) {
       acks.Push({h.seqno(),
                  InvalidArgument("packet at offset " + std::to_string(h.offset_in_block()) +
                                  ", expected " + std::to_string(replica->bytes())),
@@ -160,8 +160,13 @@ void DataTransferServer::ReceiveBlock(Socket& upstream, const proto::WriteBlockO
       Status fs = WritePacket(*down, h, p.crcs.data(), p.data.data(), p.data.size());
       if (!fs.ok()) spdlog::warn("block {}: forwarding downstream failed: {}", block.id(), fs.message());
     }
-    if (!p.data.empty()) {
-      Status ws = replica->Write(p.data.data(), p.data.size(), p.crcs.data(), p.crcs.size());
+    if (!p.data.empty() || h.sync()) {
+      Status ws;
+      if (!p.data.empty()) {
+        ws = replica->Write(h.offset_in_block(), p.data.data(), p.data.size(), p.crcs.data(),
+                            p.crcs.size());
+      }
+      if (ws.ok() && h.sync()) ws = replica->Sync();
       if (!ws.ok()) {
         acks.Push({h.seqno(), ws, false, false});
         break;

@@ -19,14 +19,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Status PWriteAll(int fd, const char* p, size_t len, const std::string& what) {
+Status PWriteAll(int fd, const char* p, size_t len, uint64_t off, const std::string& what) {
   while (len > 0) {
-    ssize_t n = ::write(fd, p, len);
+    ssize_t n = ::pwrite(fd, p, len, static_cast<off_t>(off));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus("write " + what, errno);
     }
     p += n;
+    off += static_cast<uint64_t>(n);
     len -= static_cast<size_t>(n);
   }
   return Status::Ok();
@@ -71,14 +72,30 @@ ReplicaWriter::~ReplicaWriter() {
   }
 }
 
-Status ReplicaWriter::Write(const char* data, size_t len, const uint32_t* crcs, size_t ncrcs) {
-  if (bytes_ % kBytesPerChecksum != 0) {
-    return FailedPrecondition("replica write after a partial chunk");
+Status ReplicaWriter::Write(uint64_t offset, const char* data, size_t len, const uint32_t* crcs,
+                            size_t ncrcs) {
+  if (offset % kBytesPerChecksum != 0 || !AcceptsOffset(offset)) {
+    return InvalidArgument("replica write at offset " + std::to_string(offset) +
+                           " of a replica holding " + std::to_string(bytes_) + " bytes");
   }
-  RETURN_IF_ERROR(PWriteAll(data_fd_, data, len, info_.data_path));
+  RETURN_IF_ERROR(PWriteAll(data_fd_, data, len, offset, info_.data_path));
   RETURN_IF_ERROR(PWriteAll(meta_fd_, reinterpret_cast<const char*>(crcs), ncrcs * 4,
-                            info_.meta_path));
-  bytes_ += len;
+                            kMetaHeaderBytes + offset / kBytesPerChecksum * 4, info_.meta_path));
+  if (offset + len < bytes_) {
+    // A shorter resend of the last chunk: drop what the first one left beyond it.
+    uint64_t meta_len = kMetaHeaderBytes + ChunkCount(offset + len) * 4;
+    if (::ftruncate(data_fd_, static_cast<off_t>(offset + len)) != 0 ||
+        ::ftruncate(meta_fd_, static_cast<off_t>(meta_len)) != 0) {
+      return ErrnoStatus("truncate " + info_.data_path, errno);
+    }
+  }
+  bytes_ = offset + len;
+  return Status::Ok();
+}
+
+Status ReplicaWriter::Sync() {
+  if (::fdatasync(data_fd_) != 0) return ErrnoStatus("fdatasync " + info_.data_path, errno);
+  if (::fdatasync(meta_fd_) != 0) return ErrnoStatus("fdatasync " + info_.meta_path, errno);
   return Status::Ok();
 }
 
@@ -186,7 +203,7 @@ Result<std::unique_ptr<ReplicaWriter>> BlockStore::Create(const proto::Block& bl
   }
   uint32_t header[2] = {kMetaMagic, kBytesPerChecksum};
   std::unique_ptr<ReplicaWriter> w(new ReplicaWriter(this, info, dir, data_fd, meta_fd));
-  RETURN_IF_ERROR(PWriteAll(meta_fd, reinterpret_cast<const char*>(header), sizeof header,
+  RETURN_IF_ERROR(PWriteAll(meta_fd, reinterpret_cast<const char*>(header), sizeof header, 0,
                             info.meta_path));
   return w;
 }

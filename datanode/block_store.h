@@ -36,9 +36,17 @@ struct ReplicaInfo {
 class ReplicaWriter {
  public:
   ~ReplicaWriter();
-  // Appends data at the replica's end, with one CRC per 512-byte chunk (the data must
-  // start on a chunk boundary). The caller has verified the CRCs.
-  Status Write(const char* data, size_t len, const uint32_t* crcs, size_t ncrcs);
+  // Writes data at offset, with one CRC per 512-byte chunk. offset is the replica's end,
+  // or the start of its last chunk when that chunk is partial (a writer that flushed a
+  // partial chunk sends it again, completed). The caller has verified the CRCs.
+  Status Write(uint64_t offset, const char* data, size_t len, const uint32_t* crcs,
+               size_t ncrcs);
+  // Makes everything written so far durable (fdatasync of data and checksums).
+  Status Sync();
+  // Whether a packet may start at offset (see Write).
+  bool AcceptsOffset(uint64_t offset) const {
+    return offset == bytes_ || offset == bytes_ - bytes_ % 512;
+  }
   // Closes the files and moves the replica to current/; it is then readable.
   Result<ReplicaInfo> Finalize();
   uint64_t bytes() const { return bytes_; }

@@ -56,7 +56,9 @@ void BlockManager::BlockReceived(DatanodeState* dn, const proto::Block& block) {
     QueueDelete(dn, block);
     return;
   }
+  bool already_held = dn->blocks.count(block.id()) > 0;
   AddReplica(block.id(), dn);
+  if (already_held) return;
   const Inode* file = ns_->GetInode(ns_->FileOfBlock(block.id()));
   uint64_t expected = file ? file->block_size : 0;
   dn->scheduled_bytes = dn->scheduled_bytes > expected ? dn->scheduled_bytes - expected : 0;

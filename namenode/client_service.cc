@@ -280,6 +280,7 @@ class ClientService final : public proto::ClientProtocol::Service {
     proto::Op op = NewOp(ctx);
     op.mutable_rename()->set_src(req->src());
     op.mutable_rename()->set_dst(req->dst());
+    op.mutable_rename()->set_overwrite(req->overwrite());
     return ToGrpc(SubmitStatus(std::move(op)));
   }
 
@@ -298,6 +299,37 @@ class ClientService final : public proto::ClientProtocol::Service {
     proto::Op op = NewOp(ctx);
     op.mutable_set_replication()->set_path(req->path());
     op.mutable_set_replication()->set_replication(req->replication());
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status SetPermission(grpc::ServerContext* ctx, const proto::SetPermissionRequest* req,
+                             proto::SetPermissionResponse*) override {
+    CHECK_OK(CheckPath(req->path()));
+    proto::Op op = NewOp(ctx);
+    op.mutable_set_permission()->set_path(req->path());
+    op.mutable_set_permission()->set_mode(req->mode());
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status SetOwner(grpc::ServerContext* ctx, const proto::SetOwnerRequest* req,
+                        proto::SetOwnerResponse*) override {
+    CHECK_OK(CheckPath(req->path()));
+    proto::Op op = NewOp(ctx);
+    auto* o = op.mutable_set_owner();
+    o->set_path(req->path());
+    o->set_owner(req->owner());
+    o->set_group(req->group());
+    return ToGrpc(SubmitStatus(std::move(op)));
+  }
+
+  grpc::Status SetTimes(grpc::ServerContext* ctx, const proto::SetTimesRequest* req,
+                        proto::SetTimesResponse*) override {
+    CHECK_OK(CheckPath(req->path()));
+    proto::Op op = NewOp(ctx);
+    auto* t = op.mutable_set_times();
+    t->set_path(req->path());
+    t->set_mtime_ms(req->mtime_ms());
+    t->set_atime_ms(req->atime_ms());
     return ToGrpc(SubmitStatus(std::move(op)));
   }
 

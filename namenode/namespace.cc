@@ -170,6 +170,9 @@ OpResult Namespace::Apply(const proto::Op& op) {
     case proto::Op::kRename: return ApplyRename(op);
     case proto::Op::kDelete: return ApplyDelete(op);
     case proto::Op::kSetReplication: return ApplySetReplication(op);
+    case proto::Op::kSetPermission: return ApplySetPermission(op);
+    case proto::Op::kSetOwner: return ApplySetOwner(op);
+    case proto::Op::kSetTimes: return ApplySetTimes(op);
     case proto::Op::OP_NOT_SET: break;
   }
   return {InvalidArgument("log entry holds no operation"), {}, {}, {}};
@@ -382,10 +385,12 @@ OpResult Namespace::ApplyRename(const proto::Op& op) {
   ASSIGN_OR_FAIL(auto src_parts, SplitPath(r.src()));
   ASSIGN_OR_FAIL(auto dst_parts, SplitPath(r.dst()));
   if (src_parts.empty()) return Fail(InvalidArgument("cannot rename the root directory"));
+  if (dst_parts.empty() && r.overwrite()) return Fail(AlreadyExists("destination exists: /"));
   ASSIGN_OR_FAIL(uint64_t src_id, Resolve(src_parts));
-  // An existing directory as destination means "move into it".
   auto dst_existing = Resolve(dst_parts);
-  if (dst_existing.ok() && inodes_.at(*dst_existing).is_dir && *dst_existing != src_id) {
+  // HDFS rename: an existing directory as destination means "move into it".
+  if (!r.overwrite() && dst_existing.ok() && inodes_.at(*dst_existing).is_dir &&
+      *dst_existing != src_id) {
     dst_parts.push_back(src_parts.back());
     dst_existing = Resolve(dst_parts);
   }
@@ -394,16 +399,32 @@ OpResult Namespace::ApplyRename(const proto::Op& op) {
     if (dst_parts.size() == src_parts.size()) return {};  // renaming onto itself
     return Fail(InvalidArgument("cannot move " + r.src() + " into its own subtree " + r.dst()));
   }
-  if (dst_existing.ok()) return Fail(AlreadyExists("destination exists: " + JoinPath(dst_parts)));
+  std::string dst_path = JoinPath(dst_parts);
+  OpResult result;
+  if (dst_existing.ok()) {
+    if (!r.overwrite()) return Fail(AlreadyExists("destination exists: " + dst_path));
+    const Inode& victim = inodes_.at(*dst_existing);
+    const Inode& src = inodes_.at(src_id);
+    if (victim.is_dir && !src.is_dir) return Fail(AlreadyExists("is a directory: " + dst_path));
+    if (!victim.is_dir && src.is_dir) {
+      return Fail(FailedPrecondition("not a directory: " + dst_path));
+    }
+    if (victim.is_dir && !victim.children.empty()) {
+      return Fail(FailedPrecondition("directory is not empty: " + dst_path));
+    }
+  } else if (dst_existing.status().code() != Code::kNotFound) {
+    return Fail(dst_existing.status());
+  }
   std::vector<std::string> dst_parent_parts(dst_parts.begin(), dst_parts.end() - 1);
   auto dst_parent = Resolve(dst_parent_parts);
   if (!dst_parent.ok()) {
     return Fail(NotFound("destination directory does not exist: " + JoinPath(dst_parent_parts)));
   }
-  Inode& new_parent = inodes_.at(*dst_parent);
-  if (!new_parent.is_dir) {
+  if (!inodes_.at(*dst_parent).is_dir) {
     return Fail(FailedPrecondition("not a directory: " + JoinPath(dst_parent_parts)));
   }
+  if (dst_existing.ok()) RemoveSubtree(*dst_existing, &result.removed_blocks);
+  Inode& new_parent = inodes_.at(*dst_parent);
   Inode& inode = inodes_.at(src_id);
   Inode& old_parent = inodes_.at(inode.parent);
   old_parent.children.erase(inode.name);
@@ -412,7 +433,7 @@ OpResult Namespace::ApplyRename(const proto::Op& op) {
   inode.parent = new_parent.id;
   new_parent.children[inode.name] = inode.id;
   new_parent.mtime_ms = op.time_ms();
-  return {};
+  return result;
 }
 
 void Namespace::RemoveSubtree(uint64_t id, std::vector<proto::Block>* blocks) {
@@ -445,18 +466,6 @@ OpResult Namespace::ApplyDelete(const proto::Op& op) {
   OpResult r;
   RemoveSubtree(id, &r.removed_blocks);
   return r;
-}
-
-OpResult Namespace::ApplySetReplication(const proto::Op& op) {
-  const auto& s = op.set_replication();
-  ASSIGN_OR_FAIL(Inode * f, LookupMutable(s.path()));
-  if (f->is_dir) return Fail(FailedPrecondition("is a directory: " + s.path()));
-  if (s.replication() < 1 || s.replication() > kMaxReplication) {
-    return Fail(InvalidArgument("replication must be between 1 and " +
-                                std::to_string(kMaxReplication)));
-  }
-  f->replication = s.replication();
-  return {};
 }
 
 }  // namespace dfs

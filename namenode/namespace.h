@@ -109,6 +109,9 @@ class Namespace {
   OpResult ApplyRename(const proto::Op& op);
   OpResult ApplyDelete(const proto::Op& op);
   OpResult ApplySetReplication(const proto::Op& op);
+  OpResult ApplySetPermission(const proto::Op& op);
+  OpResult ApplySetOwner(const proto::Op& op);
+  OpResult ApplySetTimes(const proto::Op& op);
 
   Inode& NewInode(uint64_t parent, const std::string& name, bool is_dir, const proto::Op& op,
                   uint32_t mode);

@@ -1,0 +1,308 @@
+#include "namenode/block_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "namenode/datanode_manager.h"
+#include "namenode/namespace.h"
+#include "tests/common/status_assert.h"
+#include "tests/namenode/namespace_ops.h"
+
+namespace dfs {
+namespace {
+
+constexpr int64_t kDeadAfterMs = 10'000;
+
+class BlockManagerTest : public ::testing::Test {
+ protected:
+  BlockManagerTest() : datanodes_(&clock_, kDeadAfterMs, Topology()), bm_(&ns_, &datanodes_) {}
+
+  DatanodeState* AddDatanode(const std::string& uuid, uint64_t used = 0) {
+    proto::DatanodeId id;
+    id.set_uuid(uuid);
+    id.set_host("host-" + uuid);
+    id.set_data_port(9866);
+    proto::StorageReport storage;
+    storage.set_capacity(1ull << 40);
+    storage.set_used(used);
+    storage.set_remaining((1ull << 40) - used);
+    return &datanodes_.Register(id, storage);
+  }
+
+  // Writes a closed file with one block per length; returns its blocks.
+  std::vector<proto::Block> File(const std::string& path, std::vector<uint64_t> lengths,
+                                 uint32_t replication) {
+    Status error;
+    auto blocks = WriteFile(&ns_, &ops_, path, lengths, replication, &error);
+    EXPECT_OK(error);
+    return blocks;
+  }
+
+  static std::set<std::string> Uuids(const std::vector<const DatanodeState*>& dns) {
+    std::set<std::string> out;
+    for (const auto* dn : dns) out.insert(dn->id.uuid());
+    return out;
+  }
+  // Block ids of the delete commands queued for dn.
+  static std::set<uint64_t> Deletes(const DatanodeState* dn) {
+    std::set<uint64_t> ids;
+    for (const auto& c : dn->commands) {
+      if (!c.has_delete_()) continue;
+      for (const auto& b : c.delete_().blocks()) ids.insert(b.id());
+    }
+    return ids;
+  }
+  static std::vector<proto::ReplicateCommand> Replicates(const DatanodeState* dn) {
+    std::vector<proto::ReplicateCommand> out;
+    for (const auto& c : dn->commands) {
+      if (c.has_replicate()) out.push_back(c.replicate());
+    }
+    return out;
+  }
+
+  ManualClock clock_;
+  Namespace ns_;
+  OpBuilder ops_;
+  DatanodeManager datanodes_;
+  BlockManager bm_;
+};
+
+TEST_F(BlockManagerTest, BlockReportAddsLocations) {
+  auto blocks = File("/f", {100, 200}, 3);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(b, {blocks[0]});
+  EXPECT_EQ(Uuids(bm_.Locations(blocks[0].id())), (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(Uuids(bm_.Locations(blocks[1].id())), (std::set<std::string>{"a"}));
+  EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 2u);
+  EXPECT_TRUE(a->commands.empty());
+  EXPECT_EQ(a->blocks.size(), 2u);
+}
+
+TEST_F(BlockManagerTest, FullReportForgetsReplicasNoLongerReported) {
+  auto blocks = File("/f", {100, 200}, 3);
+  DatanodeState* a = AddDatanode("a");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(a, {blocks[1]});
+  EXPECT_TRUE(bm_.Locations(blocks[0].id()).empty());
+  EXPECT_EQ(bm_.GoodReplicas(blocks[1].id()), 1u);
+  EXPECT_EQ(a->blocks.count(blocks[0].id()), 0u);
+}
+
+TEST_F(BlockManagerTest, UnknownBlockInAReportIsDeletedFromTheDatanode) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  proto::Block orphan;
+  orphan.set_id(blocks[0].id() + 1000);
+  orphan.set_generation_stamp(1);
+  bm_.ProcessFullReport(a, {blocks[0], orphan});
+  EXPECT_EQ(Deletes(a), std::set<uint64_t>{orphan.id()});
+  EXPECT_TRUE(bm_.Locations(orphan.id()).empty());
+  EXPECT_EQ(a->blocks.count(orphan.id()), 0u);
+  EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 1u);
+}
+
+TEST_F(BlockManagerTest, ReplicaWithAnOldGenerationStampIsDeleted) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  proto::Block stale = blocks[0];
+  stale.set_generation_stamp(blocks[0].generation_stamp() - 1);
+  bm_.BlockReceived(a, stale);
+  EXPECT_EQ(Deletes(a), std::set<uint64_t>{blocks[0].id()});
+  EXPECT_TRUE(bm_.Locations(blocks[0].id()).empty());
+}
+
+TEST_F(BlockManagerTest, DeadDatanodeLosesItsReplicas) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(b, blocks);
+  clock_.Advance(kDeadAfterMs / 2);
+  ASSERT_NE(datanodes_.Heartbeat("b", b->storage, 0), nullptr);
+  clock_.Advance(kDeadAfterMs / 2 + 1);
+  auto dead = datanodes_.CheckDead();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0], a);
+  bm_.DatanodeDead(a);
+  EXPECT_EQ(Uuids(bm_.Locations(blocks[0].id())), std::set<std::string>{"b"});
+  EXPECT_TRUE(a->blocks.empty());
+  // Coming back is not enough to be a location again: the datanode must report.
+  AddDatanode("a");
+  EXPECT_EQ(Uuids(bm_.Locations(blocks[0].id())), std::set<std::string>{"b"});
+  bm_.ProcessFullReport(a, blocks);
+  EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 2u);
+}
+
+TEST_F(BlockManagerTest, MarkCorruptHidesTheReplica) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(b, blocks);
+  bm_.MarkCorrupt(blocks[0].id(), "a");
+  EXPECT_EQ(Uuids(bm_.Locations(blocks[0].id())), std::set<std::string>{"b"});
+  EXPECT_EQ(bm_.corrupt_replicas(), 1u);
+  bm_.MarkCorrupt(blocks[0].id(), "nobody");  // not a holder: ignored
+  bm_.MarkCorrupt(blocks[0].id() + 1, "b");   // unknown block: ignored
+  EXPECT_EQ(bm_.corrupt_replicas(), 1u);
+  EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 1u);
+}
+
+TEST_F(BlockManagerTest, UnderReplicatedBlockGetsAReplicateCommandToNewDatanodes) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  for (const char* u : {"b", "c", "d"}) AddDatanode(u);
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ComputeReplicationWork(4);
+  EXPECT_EQ(bm_.under_replicated(), 1u);
+  auto reps = Replicates(a);
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_EQ(reps[0].block().id(), blocks[0].id());
+  ASSERT_EQ(reps[0].targets_size(), 2);
+  std::set<std::string> targets;
+  for (const auto& t : reps[0].targets()) targets.insert(t.uuid());
+  EXPECT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets.count("a"), 0u);
+  for (const auto& u : targets) EXPECT_GT(datanodes_.Find(u)->scheduled_bytes, 0u);
+}
+
+TEST_F(BlockManagerTest, PendingReplicationIsNotRequeuedUntilItTimesOut) {
+  auto blocks = File("/f", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  AddDatanode("b");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ComputeReplicationWork(4);
+  ASSERT_EQ(Replicates(a).size(), 1u);
+  bm_.ComputeReplicationWork(4);
+  EXPECT_EQ(Replicates(a).size(), 1u);
+  clock_.Advance(5 * 60'000);
+  datanodes_.Heartbeat("a", a->storage, 0);
+  datanodes_.Heartbeat("b", datanodes_.Find("b")->storage, 0);
+  bm_.ComputeReplicationWork(4);
+  EXPECT_EQ(Replicates(a).size(), 2u);
+}
+
+TEST_F(BlockManagerTest, ReplicationIsDoneOnceTheNewReplicaIsReported) {
+  auto blocks = File("/f", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ComputeReplicationWork(4);
+  ASSERT_EQ(Replicates(a).size(), 1u);
+  bm_.BlockReceived(b, blocks[0]);
+  EXPECT_EQ(b->scheduled_bytes, 0u);
+  bm_.ComputeReplicationWork(4);
+  EXPECT_EQ(bm_.under_replicated(), 0u);
+  EXPECT_EQ(Replicates(a).size(), 1u);
+}
+
+// scheduled_bytes counts "blocks placed here and not yet reported received"; a report of a
+// replica the datanode already held was never scheduled, so it must not cancel a transfer.
+TEST_F(BlockManagerTest, ReportOfAnAlreadyHeldReplicaKeepsScheduledBytes) {
+  auto held = File("/held", {100}, 2);
+  auto blocks = File("/f", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  bm_.ProcessFullReport(a, {held[0], blocks[0]});
+  bm_.ProcessFullReport(b, {held[0]});
+  bm_.ComputeReplicationWork(4);
+  ASSERT_EQ(Replicates(a).size(), 1u);
+  const uint64_t scheduled = b->scheduled_bytes;
+  ASSERT_GT(scheduled, 0u);
+  bm_.ProcessFullReport(b, {held[0]});  // the periodic full report, transfer still running
+  EXPECT_EQ(b->scheduled_bytes, scheduled);
+}
+
+TEST_F(BlockManagerTest, ReplicateCommandsPerSourceAreCapped) {
+  auto blocks = File("/f", {100, 100, 100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  AddDatanode("b");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ComputeReplicationWork(2);
+  EXPECT_EQ(Replicates(a).size(), 2u);
+  EXPECT_EQ(bm_.under_replicated(), 3u);
+}
+
+TEST_F(BlockManagerTest, ExcessReplicaIsDeletedFromTheFullestDatanode) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a", 1000);
+  DatanodeState* b = AddDatanode("b", 9000);
+  DatanodeState* c = AddDatanode("c", 5000);
+  for (auto* dn : {a, b, c}) bm_.ProcessFullReport(dn, blocks);
+  ASSERT_OK(ns_.Apply(ops_.SetReplication("/f", 2)).status);
+  bm_.ComputeReplicationWork(4);
+  EXPECT_EQ(Deletes(b), std::set<uint64_t>{blocks[0].id()});
+  EXPECT_TRUE(a->commands.empty());
+  EXPECT_TRUE(c->commands.empty());
+  EXPECT_EQ(Uuids(bm_.Locations(blocks[0].id())), (std::set<std::string>{"a", "c"}));
+}
+
+TEST_F(BlockManagerTest, CorruptReplicaIsDeletedOnceEnoughGoodReplicasExist) {
+  auto blocks = File("/f", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  DatanodeState* c = AddDatanode("c");
+  for (auto* dn : {a, b, c}) bm_.ProcessFullReport(dn, blocks);
+  bm_.MarkCorrupt(blocks[0].id(), "c");
+  bm_.ComputeReplicationWork(4);
+  EXPECT_EQ(Deletes(c), std::set<uint64_t>{blocks[0].id()});
+  EXPECT_TRUE(Deletes(a).empty());
+  EXPECT_TRUE(Deletes(b).empty());
+  EXPECT_EQ(bm_.corrupt_replicas(), 0u);
+  EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 2u);
+}
+
+TEST_F(BlockManagerTest, CorruptReplicaIsReplacedBeforeItIsDeleted) {
+  auto blocks = File("/f", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  DatanodeState* c = AddDatanode("c");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(b, blocks);
+  bm_.MarkCorrupt(blocks[0].id(), "b");
+  bm_.ComputeReplicationWork(4);
+  auto reps = Replicates(a);
+  ASSERT_EQ(reps.size(), 1u);
+  ASSERT_EQ(reps[0].targets_size(), 1);
+  EXPECT_EQ(reps[0].targets(0).uuid(), "c");
+  EXPECT_TRUE(Deletes(b).empty());
+  EXPECT_TRUE(c->commands.empty());
+}
+
+TEST_F(BlockManagerTest, BlockUnderConstructionIsNotReplicated) {
+  ASSERT_OK(ns_.Apply(ops_.Create("/open", "c")).status);
+  OpResult add = ns_.Apply(ops_.AddBlock("/open", "c"));
+  ASSERT_OK(add.status);
+  DatanodeState* a = AddDatanode("a");
+  AddDatanode("b");
+  bm_.BlockReceived(a, add.block);
+  bm_.ComputeReplicationWork(4);
+  EXPECT_TRUE(a->commands.empty());
+  EXPECT_EQ(bm_.under_replicated(), 0u);
+}
+
+TEST_F(BlockManagerTest, RemovedBlocksAreDeletedFromEveryLiveHolder) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(b, blocks);
+  OpResult del = ns_.Apply(ops_.Delete("/f"));
+  ASSERT_OK(del.status);
+  bm_.RemoveBlocks(del.removed_blocks);
+  EXPECT_EQ(Deletes(a), std::set<uint64_t>{blocks[0].id()});
+  EXPECT_EQ(Deletes(b), std::set<uint64_t>{blocks[0].id()});
+  EXPECT_TRUE(bm_.Locations(blocks[0].id()).empty());
+  EXPECT_TRUE(a->blocks.empty());
+}
+
+}  // namespace
+}  // namespace dfs
