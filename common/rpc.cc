@@ -1,8 +1,23 @@
 #include "common/rpc.h"
 
+#include <absl/synchronization/mutex.h>
+
 namespace dfs {
 
+namespace {
+// Debian's abseil checks every mutex for lock-order cycles, which costs gRPC more CPU
+// than the calls themselves. Switched off once, before the first channel or server.
+void DisableMutexCycleChecks() {
+  static const bool done = [] {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+  DisableMutexCycleChecks();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
@@ -15,6 +30,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 }
 
 void ConfigureServer(grpc::ServerBuilder& builder, const std::string& address, int* bound_port) {
+  DisableMutexCycleChecks();
+  // Keep enough polling threads alive that bursts of calls do not create and destroy
+  // threads per call.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 4);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), bound_port);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(64 << 20);

@@ -60,6 +60,12 @@ start() {
       --block-size "$block_size" --replication "$replication" \
       --dead-interval-ms 10000 >>"$DIR/logs/namenode.log" 2>&1 &
     echo $! >"$DIR/nn/pid"
+    sleep 0.2
+    if ! alive "$DIR/nn/pid"; then
+      echo "cluster.sh: the namenode did not start:" >&2
+      tail -3 "$DIR/logs/namenode.log" >&2
+      exit 1
+    fi
   fi
   printf 'namenode = 127.0.0.1:%s\n' "$NN_PORT" >"$DIR/client.conf"
   for i in $(seq 1 "$datanodes"); do start_datanode "$i"; done
