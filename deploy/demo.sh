@@ -1,13 +1,14 @@
 #!/bin/bash
 # Installs dependencies, builds, starts a local cluster (1 namenode, 4 datanodes) and
-# shows it working: a file goes in, comes back out byte for byte, and is listed.
+# shows it working: a file goes in, comes back out byte for byte, and is listed; then the
+# cluster is mounted with dfs-fuse and a directory is copied into it.
 # The cluster keeps running afterwards; stop it with: deploy/cluster.sh stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ "$(id -u)" = 0 ] && deploy/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build namenode datanode dfs
+ninja -C build namenode datanode dfs dfs-fuse
 export DFS_CLUSTER_DIR="${DFS_CLUSTER_DIR:-$PWD/run/cluster}"
 deploy/cluster.sh start
 export DFS_CONF="$DFS_CLUSTER_DIR/client.conf"
@@ -21,5 +22,13 @@ cmp "$DFS_CLUSTER_DIR/sample.bin" "$DFS_CLUSTER_DIR/sample.back"
 echo "put and get of 64 MiB: identical"
 $dfs ls -H /demo
 $dfs admin report
+
+mnt="$DFS_CLUSTER_DIR/mnt"
+mkdir -p "$mnt"
+mountpoint -q "$mnt" || build/bin/dfs-fuse -o conf="$DFS_CONF" "$mnt"
+cp -r common "$mnt/demo/"
+diff -r common "$mnt/demo/common" && echo "cp -r through the FUSE mount at $mnt: identical"
+ls -l "$mnt/demo"
 echo
-echo "try it: export DFS_CONF=$DFS_CONF; $dfs --help"
+echo "try it: export DFS_CONF=$DFS_CONF; $dfs --help; ls $mnt"
+echo "stop:   fusermount3 -u $mnt; deploy/cluster.sh stop"

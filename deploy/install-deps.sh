@@ -8,7 +8,7 @@ PACKAGES="
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libisal-dev libfuse3-dev fuse3 libssl-dev libgtest-dev libgmock-dev
   libcli11-dev libspdlog-dev libzstd-dev
-  iproute2 procps util-linux
+  iproute2 procps util-linux rsync fio
 "
 missing=""
 for p in $PACKAGES; do

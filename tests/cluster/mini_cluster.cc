@@ -80,8 +80,9 @@ std::unique_ptr<FileSystem> MiniCluster::Connect() const {
   return fs.ok() ? std::move(*fs) : nullptr;
 }
 
-pid_t MiniCluster::Spawn(const std::string& binary, const std::vector<std::string>& args,
-                         const std::string& log) {
+pid_t MiniCluster::StartProcess(const std::string& binary, const std::vector<std::string>& args,
+                                const std::string& log_name) {
+  std::string log = dir_ + "/logs/" + log_name;
   std::string path = BinDir() + "/" + binary;
   pid_t pid = fork();
   if (pid == 0) {
@@ -100,8 +101,7 @@ pid_t MiniCluster::Spawn(const std::string& binary, const std::vector<std::strin
   return pid;
 }
 
-namespace {
-void StopPid(pid_t* pid, bool graceful) {
+void MiniCluster::StopProcess(pid_t* pid, bool graceful) {
   if (*pid <= 0) return;
   kill(*pid, graceful ? SIGTERM : SIGKILL);
   for (int i = 0; i < 100; ++i) {
@@ -115,17 +115,16 @@ void StopPid(pid_t* pid, bool graceful) {
   waitpid(*pid, nullptr, 0);
   *pid = -1;
 }
-}  // namespace
 
 Status MiniCluster::StartNamenode() {
   if (namenode_pid_ > 0) return Status::Ok();
-  namenode_pid_ = Spawn("namenode",
+  namenode_pid_ = StartProcess("namenode",
                         {"--dir", dir_ + "/namenode", "--address", namenode_address(),
                          "--block-size", options_.block_size, "--replication",
                          std::to_string(options_.replication), "--dead-interval-ms",
                          std::to_string(options_.dead_interval_ms), "--checkpoint-every",
                          std::to_string(options_.checkpoint_every)},
-                        dir_ + "/logs/namenode.log");
+                        "namenode.log");
   auto fs = Connect();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -139,7 +138,7 @@ Status MiniCluster::StartNamenode() {
   return DeadlineExceeded("namenode did not start; see " + dir_ + "/logs/namenode.log");
 }
 
-void MiniCluster::StopNamenode(bool graceful) { StopPid(&namenode_pid_, graceful); }
+void MiniCluster::StopNamenode(bool graceful) { StopProcess(&namenode_pid_, graceful); }
 
 std::string MiniCluster::datanode_data_dir(int i) const {
   return dir_ + "/datanode" + std::to_string(i);
@@ -151,16 +150,16 @@ Status MiniCluster::StartDatanode(int i) {
   // A restarted datanode keeps its port, as a real one would keep its address.
   if (datanode_ports_[idx] == 0) datanode_ports_[idx] = FreePort();
   datanode_pids_[idx] =
-      Spawn("datanode",
+      StartProcess("datanode",
             {"--data-dir", datanode_data_dir(i), "--namenode", namenode_address(), "--port",
              std::to_string(datanode_ports_[idx]), "--heartbeat-interval-ms",
              std::to_string(options_.heartbeat_interval_ms)},
-            dir_ + "/logs/datanode" + std::to_string(i) + ".log");
+            "datanode" + std::to_string(i) + ".log");
   return Status::Ok();
 }
 
 void MiniCluster::StopDatanode(int i, bool graceful) {
-  StopPid(&datanode_pids_[static_cast<size_t>(i)], graceful);
+  StopProcess(&datanode_pids_[static_cast<size_t>(i)], graceful);
 }
 
 Status MiniCluster::WaitForLiveDatanodes(int n, int64_t timeout_ms) const {

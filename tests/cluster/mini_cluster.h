@@ -51,14 +51,17 @@ class MiniCluster {
 
   // Waits until the namenode reports n live datanodes.
   Status WaitForLiveDatanodes(int n, int64_t timeout_ms = 20'000) const;
+  // Starts a binary from build/bin in the background, output to logs/<log>; returns its
+  // pid. StopProcess kills it (SIGTERM first if graceful) and reaps it.
+  pid_t StartProcess(const std::string& binary, const std::vector<std::string>& args,
+                     const std::string& log);
+  static void StopProcess(pid_t* pid, bool graceful);
   // Runs a binary from build/bin with args; returns its exit code, output in *out.
   int Run(const std::string& binary, const std::vector<std::string>& args,
           std::string* out = nullptr, const std::string& input = "") const;
 
  private:
   explicit MiniCluster(MiniClusterOptions o) : options_(std::move(o)) {}
-  pid_t Spawn(const std::string& binary, const std::vector<std::string>& args,
-              const std::string& log);
 
   MiniClusterOptions options_;
   std::string dir_;

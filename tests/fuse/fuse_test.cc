@@ -1,0 +1,221 @@
+// dfs-fuse: a real mount of a real cluster, used by ordinary tools.
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/cluster/mini_cluster.h"
+#include "tests/cluster/test_util.h"
+
+namespace dfs {
+namespace {
+
+constexpr long kFuseSuperMagic = 0x65735546;
+
+// A dfs-fuse mount of the cluster at dir()/mnt<n>, unmounted when destroyed.
+class FuseMount {
+ public:
+  FuseMount(MiniCluster* c, int n) : cluster_(c) {
+    path_ = c->dir() + "/mnt" + std::to_string(n);
+    std::filesystem::create_directories(path_);
+    pid_ = c->StartProcess("dfs-fuse",
+                           {"-f", "-o", "conf=" + c->client_conf_path(), "-o", "allow_other",
+                            path_},
+                           "fuse" + std::to_string(n) + ".log");
+    mounted_ = WaitFor([&] {
+      struct statfs s;
+      return statfs(path_.c_str(), &s) == 0 && s.f_type == kFuseSuperMagic;
+    });
+  }
+  ~FuseMount() {
+    if (mounted_) Sh("fusermount3 -u " + path_);
+    MiniCluster::StopProcess(&pid_, true);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& path() const { return path_; }
+
+  // Runs a shell command; returns its exit status, output in *out.
+  static int Sh(const std::string& cmd, std::string* out = nullptr) {
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    std::string o;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.append(buf, n);
+    int st = pclose(p);
+    if (out) *out = o;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+
+ private:
+  MiniCluster* cluster_;
+  std::string path_;
+  pid_t pid_ = -1;
+  bool mounted_ = false;
+};
+
+class FuseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MiniClusterOptions o;
+    o.heartbeat_interval_ms = 500;
+    auto c = MiniCluster::Start(o);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    cluster_ = std::move(*c);
+    // Other users (the permission test runs as nobody) must reach the mount point.
+    chmod(cluster_->dir().c_str(), 0755);
+    mount_ = std::make_unique<FuseMount>(cluster_.get(), 0);
+    ASSERT_TRUE(mount_->mounted()) << "mount failed; see " << cluster_->dir() << "/logs";
+    mnt_ = mount_->path();
+    local_ = cluster_->dir() + "/local";
+    std::filesystem::create_directories(local_);
+  }
+  void TearDown() override { mount_.reset(); }
+
+  int Sh(const std::string& cmd, std::string* out = nullptr) { return FuseMount::Sh(cmd, out); }
+
+  // A tree of files of mixed sizes (0 B to 9 MiB, across block boundaries) under dir.
+  void MakeTree(const std::string& dir) {
+    std::filesystem::create_directories(dir + "/sub/deeper");
+    const size_t sizes[] = {0, 1, 511, 512, 4096, 100'000, (4u << 20) + 3, 9u << 20};
+    int i = 0;
+    for (size_t size : sizes) {
+      std::string where = i % 3 == 0 ? dir : i % 3 == 1 ? dir + "/sub" : dir + "/sub/deeper";
+      std::ofstream(where + "/f" + std::to_string(i++), std::ios::binary) << TestData(i, size);
+    }
+  }
+
+  std::unique_ptr<MiniCluster> cluster_;
+  std::unique_ptr<FuseMount> mount_;
+  std::string mnt_, local_;
+};
+
+TEST_F(FuseTest, CopyTreeInAndOutComesBackIdentical) {
+  MakeTree(local_ + "/tree");
+  std::string out;
+  ASSERT_EQ(Sh("cp -r " + local_ + "/tree " + mnt_ + "/tree", &out), 0) << out;
+  ASSERT_EQ(Sh("diff -r " + local_ + "/tree " + mnt_ + "/tree", &out), 0) << out;
+  ASSERT_EQ(Sh("cp -r " + mnt_ + "/tree " + local_ + "/back", &out), 0) << out;
+  ASSERT_EQ(Sh("diff -r " + local_ + "/tree " + local_ + "/back", &out), 0) << out;
+  // The same bytes through the dfs tool.
+  auto fs = cluster_->Connect();
+  auto st = fs->GetFileStatus("/tree/sub/deeper/f5");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+}
+
+TEST_F(FuseTest, TarAndRsyncIntoTheMount) {
+  MakeTree(local_ + "/tree");
+  std::string out;
+  ASSERT_EQ(Sh("tar cf " + local_ + "/t.tar -C " + local_ + " tree", &out), 0) << out;
+  ASSERT_EQ(Sh("mkdir " + mnt_ + "/x && tar xf " + local_ + "/t.tar -C " + mnt_ + "/x", &out), 0)
+      << out;
+  ASSERT_EQ(Sh("diff -r " + local_ + "/tree " + mnt_ + "/x/tree", &out), 0) << out;
+  ASSERT_EQ(Sh("rsync -a " + local_ + "/tree/ " + mnt_ + "/r/", &out), 0) << out;
+  ASSERT_EQ(Sh("diff -r " + local_ + "/tree " + mnt_ + "/r", &out), 0) << out;
+}
+
+TEST_F(FuseTest, EverydayCommandsWork) {
+  std::string out;
+  ASSERT_EQ(Sh("mkdir -p " + mnt_ + "/a/b && echo hello > " + mnt_ + "/a/b/f", &out), 0) << out;
+  ASSERT_EQ(Sh("ls -l " + mnt_ + "/a/b", &out), 0) << out;
+  EXPECT_NE(out.find("-rw-r--r-- 1 root root 6"), std::string::npos) << out;
+  ASSERT_EQ(Sh("stat -c '%s %a %F' " + mnt_ + "/a/b/f", &out), 0);
+  EXPECT_EQ(out, "6 644 regular file\n");
+  ASSERT_EQ(Sh("echo more >> " + mnt_ + "/a/b/f && cat " + mnt_ + "/a/b/f", &out), 0) << out;
+  EXPECT_EQ(out, "hello\nmore\n");
+  ASSERT_EQ(Sh("echo new > " + mnt_ + "/a/b/f && cat " + mnt_ + "/a/b/f", &out), 0) << out;
+  EXPECT_EQ(out, "new\n");
+  ASSERT_EQ(Sh("mv " + mnt_ + "/a/b/f " + mnt_ + "/a/g && ls " + mnt_ + "/a", &out), 0) << out;
+  EXPECT_EQ(out, "b\ng\n");
+  ASSERT_EQ(Sh("chmod 600 " + mnt_ + "/a/g && stat -c %a " + mnt_ + "/a/g", &out), 0) << out;
+  EXPECT_EQ(out, "600\n");
+  ASSERT_EQ(Sh("touch -d 2020-01-02 " + mnt_ + "/a/g && stat -c %y " + mnt_ + "/a/g", &out), 0);
+  EXPECT_EQ(out.substr(0, 10), "2020-01-02");
+  ASSERT_EQ(Sh("df " + mnt_, &out), 0) << out;
+  EXPECT_NE(out.find("dfs"), std::string::npos) << out;
+  EXPECT_NE(Sh("rmdir " + mnt_ + "/a", &out), 0);
+  EXPECT_NE(out.find("Directory not empty"), std::string::npos) << out;
+  ASSERT_EQ(Sh("rm -rf " + mnt_ + "/a && ls -A " + mnt_, &out), 0) << out;
+  EXPECT_EQ(out, "");
+}
+
+TEST_F(FuseTest, OneGibibyteDdInAndOutKeepsItsSha256) {
+  std::string out, in_sum, out_sum;
+  ASSERT_EQ(Sh("head -c 1G /dev/urandom > " + local_ + "/big && sha256sum < " + local_ + "/big",
+               &in_sum),
+            0);
+  ASSERT_EQ(Sh("dd if=" + local_ + "/big of=" + mnt_ + "/big bs=1M", &out), 0) << out;
+  ASSERT_EQ(Sh("dd if=" + mnt_ + "/big bs=1M 2>/dev/null | sha256sum", &out_sum), 0);
+  EXPECT_EQ(out_sum, in_sum);
+}
+
+TEST_F(FuseTest, ConcurrentReadersOfOneFileSeeTheSameBytes) {
+  std::ofstream(local_ + "/f", std::ios::binary) << TestData(3, 20 << 20);
+  ASSERT_EQ(Sh("cp " + local_ + "/f " + mnt_ + "/f"), 0);
+  std::vector<std::thread> readers;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 4; ++i) {
+    readers.emplace_back([&] {
+      if (Sh("cmp " + local_ + "/f " + mnt_ + "/f") == 0) ++good;
+    });
+  }
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(good.load(), 4);
+}
+
+TEST_F(FuseTest, TwoMountsSeeEachOthersClosedFiles) {
+  FuseMount other(cluster_.get(), 1);
+  ASSERT_TRUE(other.mounted());
+  std::string out;
+  ASSERT_EQ(Sh("echo from-one > " + mnt_ + "/shared"), 0);
+  ASSERT_TRUE(WaitFor([&] { return Sh("cat " + other.path() + "/shared", &out) == 0 &&
+                                   out == "from-one\n"; }, 5000))
+      << out;
+  ASSERT_EQ(Sh("echo from-two > " + other.path() + "/back"), 0);
+  ASSERT_TRUE(WaitFor([&] { return Sh("cat " + mnt_ + "/back", &out) == 0 && out == "from-two\n"; },
+                      5000))
+      << out;
+}
+
+TEST_F(FuseTest, RandomWriteIntoExistingDataFailsWithEopnotsupp) {
+  std::string out;
+  ASSERT_EQ(Sh("head -c 100000 /dev/urandom > " + mnt_ + "/f"), 0);
+  EXPECT_NE(Sh("dd if=/dev/zero of=" + mnt_ + "/f bs=1 count=1 seek=5 conv=notrunc", &out), 0);
+  EXPECT_NE(out.find("Operation not supported"), std::string::npos) << out;
+  ASSERT_EQ(Sh("stat -c %s " + mnt_ + "/f", &out), 0);
+  EXPECT_EQ(out, "100000\n");
+}
+
+TEST_F(FuseTest, PermissionErrorsAreEacces) {
+  std::string out;
+  ASSERT_EQ(Sh("mkdir " + mnt_ + "/private && chmod 700 " + mnt_ + "/private"), 0);
+  ASSERT_EQ(Sh("mkdir " + mnt_ + "/readonly && chmod 755 " + mnt_ + "/readonly"), 0);
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  EXPECT_NE(Sh(as_nobody + "ls " + mnt_ + "/private", &out), 0);
+  EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
+  EXPECT_NE(Sh(as_nobody + "touch " + mnt_ + "/readonly/x", &out), 0);
+  EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
+  ASSERT_EQ(Sh("chmod 777 " + mnt_ + "/readonly"), 0);
+  ASSERT_EQ(Sh(as_nobody + "touch " + mnt_ + "/readonly/x", &out), 0) << out;
+  ASSERT_EQ(Sh("stat -c %U " + mnt_ + "/readonly/x", &out), 0);
+  EXPECT_EQ(out, "nobody\n");
+}
+
+TEST_F(FuseTest, ReadGoesOnWhenADatanodeDiesMidway) {
+  std::ofstream(local_ + "/f", std::ios::binary) << TestData(8, 40 << 20);
+  ASSERT_EQ(Sh("cp " + local_ + "/f " + mnt_ + "/f"), 0);
+  std::string out;
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cluster_->StopDatanode(0);
+    cluster_->StopDatanode(1);
+  });
+  // A slow reader (pv-like: dd in small blocks), so the kill lands mid-read.
+  int rc = Sh("dd if=" + mnt_ + "/f bs=64k 2>/dev/null | cmp - " + local_ + "/f", &out);
+  killer.join();
+  EXPECT_EQ(rc, 0) << out;
+}
+
+}  // namespace
+}  // namespace dfs
