@@ -56,6 +56,13 @@ Status BlockWriter::Failure() {
 }
 
 Status BlockWriter::Write(const char* data, size_t len) {
+  // Whole packets straight from the caller's buffer: no copy.
+  while (buf_.empty() && len >= kPacketBytes) {
+    ChunkCrcs(data, kPacketBytes, crcs_.data());
+    RETURN_IF_ERROR(SendPacket(data, kPacketBytes, crcs_.data(), false));
+    data += kPacketBytes;
+    len -= kPacketBytes;
+  }
   while (len > 0) {
     size_t n = std::min(len, kPacketBytes - buf_.size());
     buf_.insert(buf_.end(), data, data + n);

@@ -21,8 +21,8 @@
 
 namespace dfs {
 
-inline constexpr size_t kPacketBytes = 256 << 10;
-inline constexpr size_t kMaxPacketsInFlight = 32;
+inline constexpr size_t kPacketBytes = 1 << 20;
+inline constexpr size_t kMaxPacketsInFlight = 8;
 
 class BlockWriter {
  public:
