@@ -25,6 +25,8 @@ class OutputStream {
   Status Sync();
   Status Close();
   uint64_t position() const { return written_; }
+  // The file as the namenode described it when the stream was opened.
+  const FileStatus& status() const { return status_; }
 
  private:
   friend class FileSystem;

@@ -232,10 +232,8 @@ void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool want_dir) 
   if (!PathOf(req, parent, &dir)) return;
   if (m->options.read_only) return (void)fuse_reply_err(req, EROFS);
   std::string path = Child(dir, name);
-  auto st = m->fs->GetFileStatus(path);
-  if (!st.ok()) return ReplyError(req, want_dir ? "rmdir" : "unlink", path, st.status());
-  bool is_dir = st->type() == proto::DIRECTORY;
-  if (is_dir != want_dir) return (void)fuse_reply_err(req, want_dir ? ENOTDIR : EISDIR);
+  // The kernel has already refused unlink of a directory and rmdir of a file, from the
+  // types it learned at lookup.
   Status s = m->fs->Delete(path, false);
   if (!s.ok()) return ReplyError(req, want_dir ? "rmdir" : "unlink", path, s);
   fuse_reply_err(req, 0);
@@ -373,10 +371,19 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   auto out = m->fs->Create(f->path, o);
   if (!out.ok()) return ReplyError(req, "create", f->path, out.status());
   f->out = std::move(*out);
-  ChownToCaller(req, f->path);
   struct fuse_entry_param e;
-  Status s;
-  if (!MakeEntry(m, f->path, &e, &s)) return ReplyError(req, "create", f->path, s);
+  if (fuse_req_ctx(req)->uid != getuid()) {
+    ChownToCaller(req, f->path);
+    Status s;
+    if (!MakeEntry(m, f->path, &e, &s)) return ReplyError(req, "create", f->path, s);
+  } else {
+    memset(&e, 0, sizeof e);
+    e.ino = f->out->status().inode_id();
+    e.attr_timeout = m->options.attr_timeout;
+    e.entry_timeout = m->options.entry_timeout;
+    FillAttr(f->out->status(), &e.attr);
+    m->inodes.Ref(e.ino, f->path);
+  }
   fi->fh = reinterpret_cast<uint64_t>(f.release());
   fuse_reply_create(req, &e, fi);
 }
@@ -406,7 +413,7 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_i
     if (!in.ok()) return ReplyError(req, "read", f->path, in.status());
     f->in = std::move(*in);
   }
-  std::vector<char> buf(size);
+  std::unique_ptr<char[]> buf(new char[size]);  // not zero-filled: every byte is read
   size_t done = 0;
   if (static_cast<uint64_t>(off) != f->in->position()) {
     if (static_cast<uint64_t>(off) >= f->in->length()) return (void)fuse_reply_buf(req, nullptr, 0);
@@ -414,12 +421,12 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_i
     if (!s.ok()) return ReplyError(req, "read", f->path, s);
   }
   while (done < size) {
-    auto n = f->in->Read(buf.data() + done, size - done);
+    auto n = f->in->Read(buf.get() + done, size - done);
     if (!n.ok()) return ReplyError(req, "read", f->path, n.status());
     if (*n == 0) break;
     done += *n;
   }
-  fuse_reply_buf(req, buf.data(), done);
+  fuse_reply_buf(req, buf.get(), done);
 }
 
 void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
