@@ -339,11 +339,65 @@ int AdminReport() {
   return 0;
 }
 
+// HDFS-style fsck report; exit 1 when a block is missing or has corrupt replicas.
+int Fsck(const std::string& path, bool files, bool blocks, bool locations) {
+  auto r = g_fs->Fsck(path, files || blocks || locations);
+  if (!r.ok()) return Fail(path, r.status());
+  for (const auto& f : r->entries()) {
+    bool missing = false, corrupt = false, under = false;
+    for (const auto& b : f.blocks()) {
+      missing |= b.good_replicas() == 0;
+      corrupt |= b.corrupt_replicas() > 0;
+      under |= b.good_replicas() < f.replication();
+    }
+    const char* verdict = missing ? "MISSING BLOCKS" : corrupt ? "CORRUPT REPLICAS"
+                          : under ? "Under replicated" : "OK";
+    printf("%s %lu bytes, replication %u, %d block(s)%s: %s\n", f.path().c_str(), f.length(),
+           f.replication(), f.blocks_size(), f.under_construction() ? " (being written)" : "",
+           verdict);
+    if (!blocks && !locations) continue;
+    int i = 0;
+    for (const auto& b : f.blocks()) {
+      printf(" %d. blk_%lu_%lu len=%lu live_repl=%u corrupt_repl=%u%s", i++, b.block().id(),
+             b.block().generation_stamp(), b.block().num_bytes(), b.good_replicas(),
+             b.corrupt_replicas(), b.mis_replicated() ? " MIS-REPLICATED" : "");
+      if (locations) {
+        printf(" [");
+        for (int j = 0; j < b.locations_size(); ++j) {
+          const auto& d = b.locations(j);
+          printf("%s%s:%u %s", j ? ", " : "", d.host().c_str(), d.data_port(), d.rack().c_str());
+        }
+        printf("]");
+      }
+      printf("\n");
+    }
+  }
+  bool healthy = r->missing() == 0 && r->corrupt() == 0;
+  printf("\nStatus: %s\n Total size: %lu B\n Total dirs: %lu\n Total files: %lu\n"
+         " Total blocks: %lu\n Under-replicated blocks: %lu\n Mis-replicated blocks: %lu\n"
+         " Blocks with corrupt replicas: %lu\n Missing blocks: %lu\n%s",
+         healthy ? "HEALTHY" : "CORRUPT", r->total_bytes(), r->directories(), r->files(),
+         r->blocks(), r->under_replicated(), r->mis_replicated(), r->corrupt(), r->missing(),
+         r->truncated() ? " (file list truncated)\n" : "");
+  printf("\nThe filesystem under path '%s' is %s\n", NormalizePath(path).c_str(),
+         healthy ? "HEALTHY" : "CORRUPT");
+  return healthy ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace dfs
 
 int main(int argc, char** argv) {
   using namespace dfs;
+  // HDFS spells fsck's options with one dash.
+  std::vector<std::string> rewritten(argv, argv + argc);
+  for (auto& a : rewritten) {
+    if (a == "-files" || a == "-blocks" || a == "-locations") a = "-" + a;
+  }
+  std::vector<char*> args;
+  for (auto& a : rewritten) args.push_back(a.data());
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   CLI::App app{"dfs: use the distributed file system (configuration from --conf or $DFS_CONF)"};
   app.require_subcommand(1);
   std::string conf_path;
@@ -402,6 +456,12 @@ int main(int argc, char** argv) {
   test->add_flag("-d", td, "is a directory");
   test->add_flag("-f", tf, "is a file");
   test->add_option("path", paths)->required()->expected(1);
+  auto* fsck = app.add_subcommand("fsck", "check block health under a path; exit 1 if unhealthy");
+  bool fsck_files = false, fsck_blocks = false, fsck_locations = false;
+  fsck->add_flag("--files", fsck_files, "list every file");
+  fsck->add_flag("--blocks", fsck_blocks, "list every file's blocks");
+  fsck->add_flag("--locations", fsck_locations, "list where each block's replicas are");
+  fsck->add_option("path", paths, "path (default /)");
   auto* admin = app.add_subcommand("admin", "cluster administration");
   admin->require_subcommand(1);
   auto* report = admin->add_subcommand("report", "capacity, block health and every datanode");
@@ -490,6 +550,8 @@ int main(int argc, char** argv) {
     if (td) return st->type() == proto::DIRECTORY ? 0 : 1;
     if (tf) return st->type() == proto::FILE ? 0 : 1;
     return 0;
+  } else if (*fsck) {
+    rc = Fsck(paths.empty() ? "/" : paths[0], fsck_files, fsck_blocks, fsck_locations);
   } else if (*report) {
     rc = AdminReport();
   }

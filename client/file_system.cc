@@ -218,4 +218,13 @@ Result<std::vector<proto::DatanodeReport>> FileSystem::GetDatanodeReport() {
   return std::vector<proto::DatanodeReport>(resp.datanodes().begin(), resp.datanodes().end());
 }
 
+Result<proto::FsckResponse> FileSystem::Fsck(const std::string& path, bool list_files) {
+  proto::FsckRequest req;
+  req.set_path(NormalizePath(path));
+  req.set_list_files(list_files);
+  proto::FsckResponse resp;
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->Fsck(c, req, &resp); }));
+  return resp;
+}
+
 }  // namespace dfs

@@ -71,6 +71,8 @@ class FileSystem {
   Result<ContentSummary> GetContentSummary(const std::string& path);
   Result<proto::GetStatsResponse> GetStats();
   Result<std::vector<proto::DatanodeReport>> GetDatanodeReport();
+  // Block health under path (see FsckRequest in proto/namenode.proto).
+  Result<proto::FsckResponse> Fsck(const std::string& path, bool list_files);
 
   // For streams: namenode calls with the client's identity and retry policy.
   proto::ClientProtocol::Stub* stub() { return stub_.get(); }

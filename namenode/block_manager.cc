@@ -110,6 +110,11 @@ std::vector<const DatanodeState*> BlockManager::Locations(uint64_t block_id) con
 
 size_t BlockManager::GoodReplicas(uint64_t block_id) const { return Locations(block_id).size(); }
 
+size_t BlockManager::CorruptReplicas(uint64_t block_id) const {
+  auto it = blocks_.find(block_id);
+  return it == blocks_.end() ? 0 : it->second.corrupt.size();
+}
+
 uint64_t BlockManager::corrupt_replicas() const {
   uint64_t n = 0;
   for (const auto& [id, r] : blocks_) n += r.corrupt.size();

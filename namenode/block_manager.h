@@ -36,6 +36,7 @@ class BlockManager {
   // Datanodes with a good replica, live ones only.
   std::vector<const DatanodeState*> Locations(uint64_t block_id) const;
   size_t GoodReplicas(uint64_t block_id) const;
+  size_t CorruptReplicas(uint64_t block_id) const;
 
   // Scans every block and queues commands: replicate the under-replicated (fewest
   // replicas first), delete excess and corrupt replicas. At most max_per_node replicate

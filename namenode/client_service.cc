@@ -4,6 +4,7 @@
 
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "namenode/fsck.h"
 #include "namenode/namenode.h"
 #include "namenode/path.h"
 #include "proto/namenode.grpc.pb.h"
@@ -407,6 +408,18 @@ class ClientService final : public proto::ClientProtocol::Service {
       }
     });
     return grpc::Status::OK;
+  }
+
+  grpc::Status Fsck(grpc::ServerContext*, const proto::FsckRequest* req,
+                    proto::FsckResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      auto r = dfs::Fsck(st.ns, st.blocks, req->path(), req->list_files());
+      s = r.status();
+      if (r.ok()) *resp = std::move(*r);
+    });
+    return ToGrpc(s);
   }
 
  private:

@@ -139,6 +139,20 @@ Result<const Inode*> Namespace::GetFile(const std::string& path) const {
   return inode;
 }
 
+Status Namespace::Walk(const std::string& path,
+                       const std::function<void(const std::string&, const Inode&)>& fn) const {
+  ASSIGN_OR_RETURN(const Inode* top, Lookup(path));
+  std::deque<std::pair<std::string, const Inode*>> todo = {{path, top}};
+  while (!todo.empty()) {
+    auto [p, i] = todo.front();
+    todo.pop_front();
+    fn(p, *i);
+    std::string prefix = p == "/" ? "/" : p + "/";
+    for (const auto& [name, id] : i->children) todo.emplace_back(prefix + name, &inodes_.at(id));
+  }
+  return Status::Ok();
+}
+
 Result<ContentSummary> Namespace::GetContentSummary(const std::string& path) const {
   ASSIGN_OR_RETURN(const Inode* top, Lookup(path));
   ContentSummary sum;

@@ -83,6 +83,9 @@ class Namespace {
   uint64_t file_count() const { return files_; }
   uint64_t directory_count() const { return inodes_.size() - files_; }
   uint64_t block_count() const { return block_to_file_.size(); }
+  // Visits path and every inode under it, parents first, with their paths.
+  Status Walk(const std::string& path,
+              const std::function<void(const std::string&, const Inode&)>& fn) const;
   // Visits every file inode.
   void ForEachFile(const std::function<void(const Inode&)>& fn) const;
 

@@ -72,11 +72,57 @@ TEST_F(CliTest, ErrorsNameThePathAndFail) {
 
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* cmd : {"ls", "mkdir", "put", "get", "cat", "tail", "rm", "mv", "cp", "stat",
-                          "du", "df", "setrep", "touchz", "test", "admin"}) {
+                          "du", "df", "setrep", "touchz", "test", "fsck", "admin"}) {
     std::string out;
     EXPECT_EQ(Dfs({cmd, "--help"}, &out), 0) << cmd;
     EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
   }
+}
+
+}  // namespace
+}  // namespace dfs
+
+namespace dfs {
+namespace {
+
+TEST(FsckTest, HealthyUntilTheOnlyReplicaIsLost) {
+  MiniClusterOptions o;
+  o.datanodes = 3;
+  o.dead_interval_ms = 2000;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  std::string out;
+  ASSERT_EQ((*c)->Run("dfs", {"put", "-r", "1", "-", "/lonely"}, &out, "only one copy\n"), 0)
+      << out;
+  ASSERT_EQ((*c)->Run("dfs", {"put", "-", "/safe"}, &out, "three copies\n"), 0) << out;
+  auto fs = (*c)->Connect();
+  ASSERT_TRUE(WaitFor([&] { return (*c)->Run("dfs", {"fsck", "/"}, &out) == 0; })) << out;
+  EXPECT_NE(out.find("is HEALTHY"), std::string::npos) << out;
+  ASSERT_EQ((*c)->Run("dfs", {"fsck", "/lonely", "-files", "-blocks", "-locations"}, &out), 0);
+  EXPECT_NE(out.find("/lonely 14 bytes, replication 1, 1 block(s): OK"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("live_repl=1"), std::string::npos) << out;
+
+  // Stop the datanode holding /lonely's only replica.
+  auto locs = Locations(fs.get(), "/lonely");
+  ASSERT_TRUE(locs.ok());
+  ASSERT_EQ(locs->blocks(0).locations_size(), 1);
+  for (int i = 0; i < (*c)->datanode_count(); ++i) {
+    if ((*c)->datanode_port(i) == locs->blocks(0).locations(0).data_port()) (*c)->StopDatanode(i);
+  }
+  ASSERT_TRUE(WaitFor([&] { return (*c)->Run("dfs", {"fsck", "/"}, &out) == 1; }, 15'000))
+      << out;
+  EXPECT_NE(out.find("Missing blocks: 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("/lonely 14 bytes, replication 1, 1 block(s): MISSING BLOCKS"),
+            std::string::npos)
+      << out;
+  // Two of three replicas left, and no third datanode to heal onto: degraded, not lost.
+  EXPECT_NE(out.find("/safe 13 bytes, replication 3, 1 block(s): Under replicated"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ((*c)->Run("dfs", {"fsck", "/nope"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /nope: No such file or directory\n");
 }
 
 }  // namespace

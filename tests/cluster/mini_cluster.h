@@ -47,6 +47,7 @@ class MiniCluster {
   Status StartDatanode(int i);
   void StopDatanode(int i, bool graceful = false);
   std::string datanode_data_dir(int i) const;
+  uint16_t datanode_port(int i) const { return datanode_ports_[static_cast<size_t>(i)]; }
   int datanode_count() const { return static_cast<int>(datanode_pids_.size()); }
 
   // Waits until the namenode reports n live datanodes.
