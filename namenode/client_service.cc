@@ -18,7 +18,7 @@ constexpr uint32_t kMaxListLimit = 10000;
 constexpr size_t kMaxClientNameBytes = 256;
 
 // "ipv4:127.0.0.1:4567" -> "127.0.0.1".
-std::string PeerHost(const grpc::ServerContext* ctx) {
+std::string PeerHost(const grpc::ServerContextBase* ctx) {
   std::string peer = ctx->peer();
   size_t first = peer.find(':');
   size_t last = peer.rfind(':');
@@ -54,12 +54,41 @@ proto::Op NewOp(const grpc::ServerContext* ctx) {
     if (!_s.ok()) return ToGrpc(_s);      \
   } while (0)
 
-class ClientService final : public proto::ClientProtocol::Service {
+// Reads are answered on gRPC's polling threads (callback API): no hand-off to a
+// synchronous worker thread per call.
+using ServiceBase = proto::ClientProtocol::WithCallbackMethod_GetFileInfo<
+    proto::ClientProtocol::WithCallbackMethod_ListStatus<
+        proto::ClientProtocol::WithCallbackMethod_GetBlockLocations<
+            proto::ClientProtocol::Service>>>;
+
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(s);
+  return reactor;
+}
+
+class ClientService final : public ServiceBase {
  public:
   explicit ClientService(Namenode* nn) : nn_(nn) {}
 
-  grpc::Status GetFileInfo(grpc::ServerContext*, const proto::GetFileInfoRequest* req,
-                           proto::GetFileInfoResponse* resp) override {
+  grpc::ServerUnaryReactor* GetFileInfo(grpc::CallbackServerContext* ctx,
+                                        const proto::GetFileInfoRequest* req,
+                                        proto::GetFileInfoResponse* resp) override {
+    return Answer(ctx, GetFileInfoSync(req, resp));
+  }
+  grpc::ServerUnaryReactor* ListStatus(grpc::CallbackServerContext* ctx,
+                                       const proto::ListStatusRequest* req,
+                                       proto::ListStatusResponse* resp) override {
+    return Answer(ctx, ListStatusSync(req, resp));
+  }
+  grpc::ServerUnaryReactor* GetBlockLocations(grpc::CallbackServerContext* ctx,
+                                              const proto::GetBlockLocationsRequest* req,
+                                              proto::GetBlockLocationsResponse* resp) override {
+    return Answer(ctx, GetBlockLocationsSync(ctx, req, resp));
+  }
+
+  grpc::Status GetFileInfoSync(const proto::GetFileInfoRequest* req,
+                               proto::GetFileInfoResponse* resp) {
     CHECK_OK(CheckPath(req->path()));
     Status s;
     nn_->WithReadLock([&](const NamenodeState& st) {
@@ -70,8 +99,8 @@ class ClientService final : public proto::ClientProtocol::Service {
     return ToGrpc(s);
   }
 
-  grpc::Status ListStatus(grpc::ServerContext*, const proto::ListStatusRequest* req,
-                          proto::ListStatusResponse* resp) override {
+  grpc::Status ListStatusSync(const proto::ListStatusRequest* req,
+                              proto::ListStatusResponse* resp) {
     CHECK_OK(CheckPath(req->path()));
     uint32_t limit = req->limit() == 0 ? kDefaultListLimit : std::min(req->limit(), kMaxListLimit);
     Status s;
@@ -237,9 +266,9 @@ class ClientService final : public proto::ClientProtocol::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetBlockLocations(grpc::ServerContext* ctx,
-                                 const proto::GetBlockLocationsRequest* req,
-                                 proto::GetBlockLocationsResponse* resp) override {
+  grpc::Status GetBlockLocationsSync(grpc::CallbackServerContext* ctx,
+                                     const proto::GetBlockLocationsRequest* req,
+                                     proto::GetBlockLocationsResponse* resp) {
     CHECK_OK(CheckPath(req->path()));
     std::string client_host = PeerHost(ctx);
     Status s;
