@@ -50,6 +50,13 @@ BlockWriter::~BlockWriter() {
   if (ack_thread_.joinable()) ack_thread_.join();
 }
 
+std::string BlockWriter::failed_datanode() {
+  std::lock_guard<std::mutex> l(mu_);
+  // A broken connection to the first datanode is that datanode's failure.
+  if (failed_datanode_.empty() && !pipeline_.empty()) return pipeline_[0].uuid();
+  return failed_datanode_;
+}
+
 Status BlockWriter::Failure() {
   std::lock_guard<std::mutex> l(mu_);
   return ack_error_;
@@ -166,6 +173,7 @@ void BlockWriter::AckLoop() {
     }
     for (int i = 0; i < ack.codes_size(); ++i) {
       if (ack.codes(i) != 0) {
+        if (i < static_cast<int>(pipeline_.size())) failed_datanode_ = pipeline_[i].uuid();
         std::string who = i < static_cast<int>(pipeline_.size())
                               ? pipeline_[i].host() + ":" + std::to_string(pipeline_[i].data_port())
                               : "?";

@@ -44,6 +44,9 @@ class BlockWriter {
   // pipeline has acknowledged everything. Returns the block with its final length.
   Result<proto::Block> Close();
   uint64_t bytes() const { return bytes_sent_ + buf_.size(); }
+  const proto::Block& block() const { return block_; }
+  // After a failure: the uuid of the datanode the pipeline lost ("" if unknown).
+  std::string failed_datanode();
 
   // Sends one packet whose CRCs are already known (the datanode replication path).
   Status WritePacket(const char* data, size_t len, const uint32_t* crcs);
@@ -73,6 +76,7 @@ class BlockWriter {
   Status ack_error_;          // guarded by mu_
   bool ack_done_ = false;     // guarded by mu_
   int64_t last_seqno_ = -2;   // guarded by mu_: the closing packet, once sent
+  std::string failed_datanode_;  // guarded by mu_
   std::thread ack_thread_;
 };
 

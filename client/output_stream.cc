@@ -15,7 +15,7 @@ OutputStream::~OutputStream() {
 }
 
 Status OutputStream::StartBlock() {
-  std::vector<std::string> excluded;
+  std::vector<std::string>& excluded = excluded_;
   Status last;
   for (int attempt = 0; attempt < 4; ++attempt) {
     proto::AddBlockRequest req;
@@ -33,7 +33,6 @@ Status OutputStream::StartBlock() {
     auto w = BlockWriter::Open(lb.block(), pipeline, fs_->client_name(), &bad);
     if (w.ok()) {
       writer_ = std::move(*w);
-      block_bytes_ = 0;
       return Status::Ok();
     }
     last = w.status();
@@ -53,11 +52,36 @@ Status OutputStream::StartBlock() {
 }
 
 Status OutputStream::FinishBlock() {
-  auto b = writer_->Close();
-  writer_.reset();
-  if (!b.ok()) return b.status();
-  previous_ = *b;
-  return Status::Ok();
+  for (int attempt = 0;; ++attempt) {
+    auto b = writer_->Close();
+    if (b.ok()) {
+      writer_.reset();
+      previous_ = *b;
+      block_data_.clear();
+      return Status::Ok();
+    }
+    if (attempt >= 3) return b.status();
+    spdlog::warn("closing a block of {} failed ({}); writing the block again",
+                 status_.path(), b.status().message());
+    RETURN_IF_ERROR(RewriteBlock());
+  }
+}
+
+Status OutputStream::RewriteBlock() {
+  if (writer_) {
+    std::string bad = writer_->failed_datanode();
+    proto::AbandonBlockRequest ab;
+    ab.set_path(status_.path());
+    ab.set_client_name(fs_->client_name());
+    *ab.mutable_block() = writer_->block();
+    writer_.reset();
+    proto::AbandonBlockResponse ab_resp;
+    RETURN_IF_ERROR(fs_->Call(
+        [&](grpc::ClientContext* c) { return fs_->stub()->AbandonBlock(c, ab, &ab_resp); }));
+    if (!bad.empty()) excluded_.push_back(bad);
+  }
+  RETURN_IF_ERROR(StartBlock());
+  return writer_->Write(block_data_.data(), block_data_.size());
 }
 
 Status OutputStream::Write(const char* data, size_t len) {
@@ -68,17 +92,23 @@ Status OutputStream::Write(const char* data, size_t len) {
       failed_ = StartBlock();
       if (!failed_.ok()) return failed_;
     }
-    size_t n = static_cast<size_t>(std::min<uint64_t>(len, status_.block_size() - block_bytes_));
+    size_t n =
+        static_cast<size_t>(std::min<uint64_t>(len, status_.block_size() - block_data_.size()));
+    block_data_.append(data, n);
     failed_ = writer_->Write(data, n);
+    for (int attempt = 0; !failed_.ok() && attempt < 3; ++attempt) {
+      spdlog::warn("writing {} failed ({}); writing the block again", status_.path(),
+                   failed_.message());
+      failed_ = RewriteBlock();
+    }
     if (!failed_.ok()) {
       failed_ = Status(failed_.code(), "writing " + status_.path() + ": " + failed_.message());
       return failed_;
     }
-    block_bytes_ += n;
     written_ += n;
     data += n;
     len -= n;
-    if (block_bytes_ == status_.block_size()) {
+    if (block_data_.size() == status_.block_size()) {
       failed_ = FinishBlock();
       if (!failed_.ok()) return failed_;
     }

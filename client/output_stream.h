@@ -2,6 +2,9 @@
 // namenode for a new block and its pipeline, streams the bytes through the pipeline, and
 // on Close waits for the namenode to accept the file as complete. A datanode that cannot
 // be reached when a block's pipeline is set up is excluded and the block re-allocated.
+// If a datanode fails while a block is being written, the stream abandons that block and
+// writes it again, from its own copy of the block's bytes, to a pipeline without that
+// datanode (so a stream holds up to one block of data in memory).
 // Close must be called for the data to count; destroying an open stream abandons it.
 // One thread at a time.
 #pragma once
@@ -34,12 +37,15 @@ class OutputStream {
       : fs_(fs), status_(std::move(status)), written_(status_.length()) {}
   Status StartBlock();
   Status FinishBlock();
+  // After the pipeline failed: abandon the block and write it again elsewhere.
+  Status RewriteBlock();
 
   FileSystem* fs_;
   FileStatus status_;
   uint64_t written_;
   std::unique_ptr<BlockWriter> writer_;
-  uint64_t block_bytes_ = 0;             // in the current block
+  std::string block_data_;               // the current block's bytes, for a rewrite
+  std::vector<std::string> excluded_;    // datanodes that failed this stream
   std::optional<proto::Block> previous_;  // last finished block, not yet told to the namenode
   bool closed_ = false;
   Status failed_;

@@ -62,3 +62,33 @@ TEST(HealingTest, SetReplicationAddsAndRemovesReplicas) {
 
 }  // namespace
 }  // namespace dfs
+
+namespace dfs {
+namespace {
+
+TEST(PipelineFailureTest, WriteGoesOnWhenPipelineDatanodesDie) {
+  MiniClusterOptions o;
+  o.datanodes = 5;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string data = TestData(21, 40 << 20);
+  auto out = fs->Create("/survivor");
+  ASSERT_TRUE(out.ok());
+  const size_t chunk = 1 << 20;
+  for (size_t off = 0; off < data.size(); off += chunk) {
+    // Kill a datanode a quarter of the way in, and another halfway: each time the block
+    // being written loses a pipeline member (every datanode is in most pipelines).
+    if (off == data.size() / 4) (*c)->StopDatanode(0);
+    if (off == data.size() / 2) (*c)->StopDatanode(1);
+    ASSERT_OK((*out)->Write(data.data() + off, chunk));
+  }
+  ASSERT_OK((*out)->Close());
+  auto back = ReadFile(fs.get(), "/survivor");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->size(), data.size());
+  EXPECT_TRUE(*back == data);
+}
+
+}  // namespace
+}  // namespace dfs
