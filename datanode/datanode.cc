@@ -32,6 +32,12 @@ Result<uint16_t> Datanode::Start() {
   id_.set_data_port(port);
   namenode_ = proto::DatanodeProtocol::NewStub(MakeChannel(options_.namenode));
   report_thread_ = std::thread([this] { ReportLoop(); });
+  scanner_ = std::make_unique<BlockScanner>(store_.get(), options_.scan_bytes_per_second,
+                                            options_.scan_period_ms,
+                                            [this](const proto::Block& b) {
+                                              QueueReport(b, kCorrupt);
+                                            });
+  scanner_->Start();
   spdlog::info("datanode {} serving blocks on {}:{}", id_.uuid(), options_.host, port);
   return port;
 }
@@ -43,6 +49,7 @@ void Datanode::Stop() {
     stopping_ = true;
     cv_.notify_all();
   }
+  if (scanner_) scanner_->Stop();
   if (report_thread_.joinable()) report_thread_.join();
   if (server_) server_->Stop();
   std::unique_lock<std::mutex> l(mu_);

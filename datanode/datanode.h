@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "datanode/block_scanner.h"
 #include "datanode/block_store.h"
 #include "datanode/data_transfer.h"
 #include "proto/datanode.grpc.pb.h"
@@ -23,6 +24,8 @@ struct DatanodeOptions {
   uint16_t data_port = 0;          // 0 = any free port
   std::string namenode;            // host:port
   int64_t heartbeat_interval_ms = 3000;
+  int64_t scan_period_ms = 3'600'000;   // the block scanner starts a pass this often
+  uint64_t scan_bytes_per_second = 8 << 20;
 };
 
 class Datanode {
@@ -44,6 +47,7 @@ class Datanode {
   const DatanodeOptions options_;
   std::unique_ptr<BlockStore> store_;
   std::unique_ptr<DataTransferServer> server_;
+  std::unique_ptr<BlockScanner> scanner_;
   std::unique_ptr<proto::DatanodeProtocol::Stub> namenode_;
   proto::DatanodeId id_;
 

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 
+#include "common/config.h"
 #include "common/logging.h"
 #include "datanode/datanode.h"
 
@@ -18,8 +19,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--heartbeat-interval-ms", o.heartbeat_interval_ms, "heartbeat interval")
       ->capture_default_str();
+  std::string scan_rate = "8M";
+  app.add_option("--scan-period-ms", o.scan_period_ms,
+                 "the block scanner re-verifies every replica this often")
+      ->capture_default_str();
+  app.add_option("--scan-rate", scan_rate, "block scanner read rate per second (e.g. 8M)")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  auto rate = dfs::ParseSize(scan_rate);
+  if (!rate.ok() || *rate == 0) {
+    fprintf(stderr, "datanode: --scan-rate must be a positive size such as 8M\n");
+    return 2;
+  }
+  o.scan_bytes_per_second = *rate;
   dfs::InitLogging("datanode", log_level);
 
   sigset_t set;

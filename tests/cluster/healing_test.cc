@@ -1,5 +1,7 @@
 // The cluster heals itself: lost replicas are copied again, and replication changes are
 // carried out.
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "tests/cluster/mini_cluster.h"
@@ -87,6 +89,74 @@ TEST(PipelineFailureTest, WriteGoesOnWhenPipelineDatanodesDie) {
   auto back = ReadFile(fs.get(), "/survivor");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->size(), data.size());
+  EXPECT_TRUE(*back == data);
+}
+
+}  // namespace
+}  // namespace dfs
+
+namespace dfs {
+namespace {
+
+TEST(BlockScannerTest, RottenReplicasAreFoundAndReplaced) {
+  MiniClusterOptions o;
+  o.datanodes = 4;
+  o.heartbeat_interval_ms = 300;
+  o.scan_period_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string data = TestData(31, 3 * (4 << 20));  // three blocks
+  ASSERT_OK(WriteFile(fs.get(), "/rot", data));
+  ASSERT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/rot", 3); }));
+  auto locs = Locations(fs.get(), "/rot");
+  ASSERT_TRUE(locs.ok());
+  // One replica of each block damaged a different way: a flipped byte, cut short, deleted.
+  int damaged = 0;
+  std::vector<std::string> damaged_uuid;  // per block: the datanode whose replica is bad
+  for (int b = 0; b < 3; ++b) {
+    uint64_t id = locs->blocks(b).block().id();
+    for (int i = 0; i < (*c)->datanode_count() && damaged == b; ++i) {
+      std::string file = (*c)->datanode_data_dir(i) + "/current/blk_" + std::to_string(id);
+      if (!std::filesystem::exists(file)) continue;
+      std::ifstream version((*c)->datanode_data_dir(i) + "/VERSION");
+      std::string line;
+      std::getline(version, line);
+      damaged_uuid.push_back(line.substr(5));  // "uuid=..."
+      if (b == 0) {
+        std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(12345);
+        f.put('\x7f' ^ data[12345]);
+      } else if (b == 1) {
+        std::filesystem::resize_file(file, 1000);
+      } else {
+        std::filesystem::remove(file);
+      }
+      ++damaged;
+    }
+  }
+  ASSERT_EQ(damaged, 3);
+  // The scanners find them, and the namenode brings each block back to 3 good replicas.
+  auto replaced = [&] {
+    auto l = Locations(fs.get(), "/rot");
+    if (!l.ok()) return false;
+    for (int b = 0; b < 3; ++b) {
+      for (const auto& dn : l->blocks(b).locations()) {
+        if (dn.uuid() == damaged_uuid[static_cast<size_t>(b)]) return false;
+      }
+    }
+    return true;
+  };
+  std::string out;
+  EXPECT_TRUE(WaitFor([&] {
+    auto st = fs->GetStats();
+    return replaced() && FullyReplicated(fs.get(), "/rot", 3) && st.ok() &&
+           st->corrupt_replicas() == 0 &&
+           (*c)->Run("dfs", {"fsck", "/"}, &out) == 0 &&
+           out.find("Under-replicated blocks: 0") != std::string::npos;
+  }, 30'000)) << out;
+  auto back = ReadFile(fs.get(), "/rot");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(*back == data);
 }
 

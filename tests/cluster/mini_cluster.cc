@@ -153,7 +153,8 @@ Status MiniCluster::StartDatanode(int i) {
       StartProcess("datanode",
             {"--data-dir", datanode_data_dir(i), "--namenode", namenode_address(), "--port",
              std::to_string(datanode_ports_[idx]), "--heartbeat-interval-ms",
-             std::to_string(options_.heartbeat_interval_ms)},
+             std::to_string(options_.heartbeat_interval_ms), "--scan-period-ms",
+             std::to_string(options_.scan_period_ms), "--scan-rate", "512M"},
             "datanode" + std::to_string(i) + ".log");
   return Status::Ok();
 }
