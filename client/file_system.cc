@@ -42,10 +42,43 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const Config& conf) {
   fs->client_name_ = id;
   fs->default_replication_ = static_cast<uint32_t>(conf.GetInt("replication", 0));
   fs->default_block_size_ = static_cast<uint64_t>(conf.GetInt("block_size", 0));
+  fs->lease_renew_ms_ = conf.GetInt("lease_renew_ms", 10'000);
   return fs;
 }
 
-FileSystem::~FileSystem() = default;
+FileSystem::~FileSystem() {
+  {
+    std::lock_guard<std::mutex> l(lease_mu_);
+    stopping_ = true;
+    lease_cv_.notify_all();
+  }
+  if (renewer_.joinable()) renewer_.join();
+}
+
+void FileSystem::WriterOpened() {
+  std::lock_guard<std::mutex> l(lease_mu_);
+  ++open_writers_;
+  if (!renewer_.joinable()) renewer_ = std::thread([this] { RenewLoop(); });
+}
+
+void FileSystem::WriterClosed() {
+  std::lock_guard<std::mutex> l(lease_mu_);
+  --open_writers_;
+}
+
+void FileSystem::RenewLoop() {
+  std::unique_lock<std::mutex> l(lease_mu_);
+  while (!lease_cv_.wait_for(l, std::chrono::milliseconds(lease_renew_ms_),
+                             [&] { return stopping_; })) {
+    if (open_writers_ == 0) continue;
+    l.unlock();
+    proto::RenewLeaseRequest req;
+    req.set_client_name(client_name_);
+    proto::RenewLeaseResponse resp;
+    Call([&](grpc::ClientContext* c) { return stub_->RenewLease(c, req, &resp); });
+    l.lock();
+  }
+}
 
 Status FileSystem::Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn) {
   std::string call_id = std::to_string(next_call_id_++);

@@ -9,6 +9,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <thread>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -80,6 +83,10 @@ class FileSystem {
   // Runs one namenode call: sets user, client id and a call id that stays the same across
   // retries; retries UNAVAILABLE with backoff for up to ~15 s.
   Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn);
+  // Output streams register while open; the lease is renewed for them every
+  // `lease_renew_ms` (client configuration, default 10 s).
+  void WriterOpened();
+  void WriterClosed();
 
  private:
   FileSystem() = default;
@@ -90,6 +97,13 @@ class FileSystem {
   uint32_t default_replication_ = 0;
   uint64_t default_block_size_ = 0;
   std::atomic<uint64_t> next_call_id_{1};
+  void RenewLoop();
+  int64_t lease_renew_ms_ = 10'000;
+  std::mutex lease_mu_;
+  std::condition_variable lease_cv_;
+  int open_writers_ = 0;     // guarded by lease_mu_
+  bool stopping_ = false;    // guarded by lease_mu_
+  std::thread renewer_;      // started with the first writer
 };
 
 // "/a//b/" -> "/a/b"; "a" -> "/a". Leaves the namenode to refuse "..", NUL and the like.

@@ -12,6 +12,7 @@ OutputStream::~OutputStream() {
     Status s = Close();
     if (!s.ok()) spdlog::warn("closing {}: {}", status_.path(), s.message());
   }
+  fs_->WriterClosed();
 }
 
 Status OutputStream::StartBlock() {

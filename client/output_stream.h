@@ -34,7 +34,9 @@ class OutputStream {
  private:
   friend class FileSystem;
   OutputStream(FileSystem* fs, FileStatus status)
-      : fs_(fs), status_(std::move(status)), written_(status_.length()) {}
+      : fs_(fs), status_(std::move(status)), written_(status_.length()) {
+    fs_->WriterOpened();
+  }
   Status StartBlock();
   Status FinishBlock();
   // After the pipeline failed: abandon the block and write it again elsewhere.

@@ -58,6 +58,8 @@ void BlockManager::BlockReceived(DatanodeState* dn, const proto::Block& block) {
   }
   bool already_held = dn->blocks.count(block.id()) > 0;
   AddReplica(block.id(), dn);
+  auto& reported = blocks_[block.id()].reported_bytes;
+  reported = std::min(reported.value_or(block.num_bytes()), block.num_bytes());
   if (already_held) return;
   const Inode* file = ns_->GetInode(ns_->FileOfBlock(block.id()));
   uint64_t expected = file ? file->block_size : 0;
@@ -109,6 +111,12 @@ std::vector<const DatanodeState*> BlockManager::Locations(uint64_t block_id) con
 }
 
 size_t BlockManager::GoodReplicas(uint64_t block_id) const { return Locations(block_id).size(); }
+
+std::optional<uint64_t> BlockManager::ReportedLength(uint64_t block_id) const {
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return std::nullopt;
+  return it->second.reported_bytes;
+}
 
 size_t BlockManager::CorruptReplicas(uint64_t block_id) const {
   auto it = blocks_.find(block_id);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -37,6 +38,8 @@ class BlockManager {
   std::vector<const DatanodeState*> Locations(uint64_t block_id) const;
   size_t GoodReplicas(uint64_t block_id) const;
   size_t CorruptReplicas(uint64_t block_id) const;
+  // The smallest length any datanode reported for its finalized replica of the block.
+  std::optional<uint64_t> ReportedLength(uint64_t block_id) const;
 
   // Scans every block and queues commands: replicate the under-replicated (fewest
   // replicas first), delete excess and corrupt replicas. At most max_per_node replicate
@@ -51,6 +54,7 @@ class BlockManager {
     std::vector<std::string> holders;  // uuids, live or dead
     std::set<std::string> corrupt;
     int64_t replication_pending_until_ms = 0;
+    std::optional<uint64_t> reported_bytes;
   };
   void AddReplica(uint64_t block_id, DatanodeState* dn);
   void RemoveReplica(uint64_t block_id, DatanodeState* dn);

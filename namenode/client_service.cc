@@ -130,6 +130,7 @@ class ClientService final : public ServiceBase {
                       proto::CreateResponse* resp) override {
     CHECK_OK(CheckPath(req->path()));
     CHECK_OK(CheckClientName(req->client_name()));
+    nn_->RenewLease(req->client_name());
     proto::Op op = NewOp(ctx);
     auto* c = op.mutable_create();
     c->set_path(req->path());
@@ -152,6 +153,7 @@ class ClientService final : public ServiceBase {
                       proto::AppendResponse* resp) override {
     CHECK_OK(CheckPath(req->path()));
     CHECK_OK(CheckClientName(req->client_name()));
+    nn_->RenewLease(req->client_name());
     proto::Op op = NewOp(ctx);
     op.mutable_append()->set_path(req->path());
     op.mutable_append()->set_client_name(req->client_name());
@@ -166,6 +168,7 @@ class ClientService final : public ServiceBase {
                         proto::AddBlockResponse* resp) override {
     CHECK_OK(CheckPath(req->path()));
     CHECK_OK(CheckClientName(req->client_name()));
+    nn_->RenewLease(req->client_name());
     if (req->excluded_datanodes_size() > 1000) {
       return ToGrpc(InvalidArgument("too many excluded datanodes"));
     }
@@ -221,6 +224,7 @@ class ClientService final : public ServiceBase {
                             proto::AbandonBlockResponse*) override {
     CHECK_OK(CheckPath(req->path()));
     CHECK_OK(CheckClientName(req->client_name()));
+    nn_->RenewLease(req->client_name());
     proto::Op op = NewOp(ctx);
     auto* a = op.mutable_abandon_block();
     a->set_path(req->path());
@@ -233,6 +237,7 @@ class ClientService final : public ServiceBase {
                         proto::CompleteResponse* resp) override {
     CHECK_OK(CheckPath(req->path()));
     CHECK_OK(CheckClientName(req->client_name()));
+    nn_->RenewLease(req->client_name());
     // A file closes once each block has at least one finalized replica reported.
     bool ready = true;
     Status s;
@@ -382,6 +387,7 @@ class ClientService final : public ServiceBase {
   grpc::Status RenewLease(grpc::ServerContext*, const proto::RenewLeaseRequest* req,
                           proto::RenewLeaseResponse*) override {
     CHECK_OK(CheckClientName(req->client_name()));
+    nn_->RenewLease(req->client_name());
     return grpc::Status::OK;
   }
 

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", o.checkpoint_every, "log entries between checkpoints")
       ->capture_default_str();
   app.add_option("--topology", o.topology_file, "file of 'host /rack' lines");
+  app.add_option("--lease-limit-ms", o.lease_limit_ms,
+                 "a writer not heard from this long loses its files, which are closed")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -80,6 +80,55 @@ void Namenode::MonitorLoop() {
     std::unique_lock<std::shared_mutex> w(mu_);
     for (DatanodeState* dn : datanodes_->CheckDead()) blocks_->DatanodeDead(dn);
     blocks_->ComputeReplicationWork(4);
+    w.unlock();
+    l.unlock();
+    RecoverExpiredLeases();
+    l.lock();
+  }
+}
+
+void Namenode::RenewLease(const std::string& client) {
+  std::lock_guard<std::mutex> l(lease_mu_);
+  lease_renewed_ms_[client] = clock_->NowMs();
+}
+
+void Namenode::RecoverExpiredLeases() {
+  std::vector<proto::Op> ops;
+  int64_t now = clock_->NowMs();
+  {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    std::lock_guard<std::mutex> l(lease_mu_);
+    ns_.ForEachFile([&](const Inode& f) {
+      if (f.lease_holder.empty()) return;
+      // A holder not heard from since this namenode started gets a full lease period.
+      auto [it, fresh] = lease_renewed_ms_.emplace(f.lease_holder, now);
+      if (fresh || now - it->second <= options_.lease_limit_ms) return;
+      proto::Op op;
+      auto* rl = op.mutable_recover_lease();
+      rl->set_path(ns_.PathOf(f.id));
+      rl->set_holder(f.lease_holder);
+      if (!f.blocks.empty()) {
+        // The writer's last block counts if a datanode finalized it; otherwise the bytes
+        // in it were never acknowledged, and every replica of it was discarded.
+        auto length = blocks_->ReportedLength(f.blocks.back().id());
+        if (length && blocks_->GoodReplicas(f.blocks.back().id()) > 0) {
+          rl->set_last_block_length(*length);
+        } else {
+          rl->set_drop_last_block(true);
+        }
+      }
+      ops.push_back(std::move(op));
+    });
+  }
+  for (auto& op : ops) {
+    std::string path = op.recover_lease().path(), holder = op.recover_lease().holder();
+    auto r = Submit(std::move(op));
+    Status s = r.ok() ? r->status : r.status();
+    if (s.ok()) {
+      spdlog::warn("lease of {} on {} expired; file closed", holder, path);
+    } else {
+      spdlog::warn("recovering the lease of {} on {}: {}", holder, path, s.ToString());
+    }
   }
 }
 

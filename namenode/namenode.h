@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
@@ -34,6 +35,7 @@ struct NamenodeOptions {
   uint64_t default_block_size = 128ull << 20;
   uint32_t default_replication = 3;
   uint64_t checkpoint_every = 100'000;  // log entries between checkpoints
+  int64_t lease_limit_ms = 60'000;      // a writer silent this long loses its files' leases
   std::string topology_file;            // "host /rack" lines; empty: one rack
 };
 
@@ -62,6 +64,8 @@ class Namenode : public StateMachine {
   void WithReadLock(const std::function<void(const NamenodeState&)>& fn);
   void WithWriteLock(const std::function<void(const NamenodeState&)>& fn);
   const Clock* clock() const { return clock_; }
+  // A client holding leases is alive (any write call or RenewLease).
+  void RenewLease(const std::string& client);
 
   // StateMachine.
   void Apply(uint64_t index, const std::string& entry) override;
@@ -70,6 +74,8 @@ class Namenode : public StateMachine {
 
  private:
   void MonitorLoop();
+  // Closes the files of writers whose lease expired (see RecoverLeaseOp).
+  void RecoverExpiredLeases();
 
   const NamenodeOptions options_;
   const Clock* clock_;
@@ -86,6 +92,9 @@ class Namenode : public StateMachine {
   std::unique_ptr<grpc::Service> client_service_;
   std::unique_ptr<grpc::Service> datanode_service_;
   std::unique_ptr<grpc::Server> server_;
+
+  std::mutex lease_mu_;
+  std::unordered_map<std::string, int64_t> lease_renewed_ms_;  // guarded by lease_mu_
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

@@ -187,6 +187,7 @@ OpResult Namespace::Apply(const proto::Op& op) {
     case proto::Op::kSetPermission: return ApplySetPermission(op);
     case proto::Op::kSetOwner: return ApplySetOwner(op);
     case proto::Op::kSetTimes: return ApplySetTimes(op);
+    case proto::Op::kRecoverLease: return ApplyRecoverLease(op);
     case proto::Op::OP_NOT_SET: break;
   }
   return {InvalidArgument("log entry holds no operation"), {}, {}, {}};
@@ -447,6 +448,27 @@ OpResult Namespace::ApplyRename(const proto::Op& op) {
   inode.parent = new_parent.id;
   new_parent.children[inode.name] = inode.id;
   new_parent.mtime_ms = op.time_ms();
+  return result;
+}
+
+OpResult Namespace::ApplyRecoverLease(const proto::Op& op) {
+  const auto& r = op.recover_lease();
+  ASSIGN_OR_FAIL(Inode * f, WritableFile(r.path(), r.holder()));
+  OpResult result;
+  if (!f->blocks.empty()) {
+    if (r.drop_last_block()) {
+      result.removed_blocks.push_back(f->blocks.back());
+      block_to_file_.erase(f->blocks.back().id());
+      f->blocks.pop_back();
+    } else {
+      if (r.last_block_length() > f->block_size) {
+        return Fail(InvalidArgument("recovered length exceeds the block size"));
+      }
+      f->blocks.back().set_num_bytes(r.last_block_length());
+    }
+  }
+  f->lease_holder.clear();
+  f->mtime_ms = op.time_ms();
   return result;
 }
 

@@ -115,6 +115,7 @@ class Namespace {
   OpResult ApplySetPermission(const proto::Op& op);
   OpResult ApplySetOwner(const proto::Op& op);
   OpResult ApplySetTimes(const proto::Op& op);
+  OpResult ApplyRecoverLease(const proto::Op& op);
 
   Inode& NewInode(uint64_t parent, const std::string& name, bool is_dir, const proto::Op& op,
                   uint32_t mode);

@@ -364,9 +364,12 @@ Status RaftCore::Step(const Message& m) {
       resp.type = MessageType::kAppendResp;
       resp.to = m.from;
       Send(std::move(resp));
-    } else if (m.type == MessageType::kPreVote) {
+    } else if (is_vote) {
+      // The candidate learns our term; otherwise a candidate whose
+      // membership no longer reaches the others could stay behind forever.
       Message resp;
-      resp.type = MessageType::kPreVoteResp;
+      resp.type =
+          m.type == MessageType::kPreVote ? MessageType::kPreVoteResp : MessageType::kVoteResp;
       resp.to = m.from;
       resp.reject = true;
       Send(std::move(resp));

@@ -2,6 +2,9 @@
 // carried out.
 #include <filesystem>
 #include <fstream>
+#include <signal.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "tests/cluster/mini_cluster.h"
@@ -158,6 +161,60 @@ TEST(BlockScannerTest, RottenReplicasAreFoundAndReplaced) {
   auto back = ReadFile(fs.get(), "/rot");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(*back == data);
+}
+
+}  // namespace
+}  // namespace dfs
+
+namespace dfs {
+namespace {
+
+// The pid of our child process running build/bin/<name>, or -1.
+pid_t ChildNamed(const std::string& name) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(e.path() / "stat");
+    std::string pid, comm, state;
+    pid_t ppid = 0;
+    if (!(stat >> pid >> comm >> state >> ppid)) continue;
+    if (ppid == getpid() && comm == "(" + name + ")") return std::stoi(pid);
+  }
+  return -1;
+}
+
+TEST(LeaseRecoveryTest, DeadWritersFileIsClosedAtItsFinishedBlocks) {
+  MiniClusterOptions o;
+  o.lease_limit_ms = 1500;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string data = TestData(41, (4 << 20) + 300'000);  // one full block and some more
+  std::string cmd = "DFS_CONF=" + (*c)->client_conf_path() + " exec " + BinDir() +
+                    "/dfs put - /orphan";
+  FILE* writer = popen(cmd.c_str(), "w");
+  ASSERT_NE(writer, nullptr);
+  ASSERT_EQ(fwrite(data.data(), 1, data.size(), writer), data.size());
+  fflush(writer);
+  // Once the second block is allocated, the first is committed: then kill the writer.
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = fs->GetFileStatus("/orphan");
+    return st.ok() && st->length() == (4u << 20);
+  }));
+  pid_t pid = ChildNamed("dfs");
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGKILL);
+  pclose(writer);
+  // After the lease limit the namenode closes the file at what the replicas agree on.
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = fs->GetFileStatus("/orphan");
+    return st.ok() && !st->under_construction();
+  }, 15'000));
+  auto back = ReadFile(fs.get(), "/orphan");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data.substr(0, 4 << 20));
+  // The file can be appended to again.
+  auto out = fs->Append("/orphan");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK((*out)->Close());
 }
 
 }  // namespace

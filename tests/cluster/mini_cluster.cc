@@ -123,7 +123,8 @@ Status MiniCluster::StartNamenode() {
                          "--block-size", options_.block_size, "--replication",
                          std::to_string(options_.replication), "--dead-interval-ms",
                          std::to_string(options_.dead_interval_ms), "--checkpoint-every",
-                         std::to_string(options_.checkpoint_every)},
+                         std::to_string(options_.checkpoint_every), "--lease-limit-ms",
+                         std::to_string(options_.lease_limit_ms)},
                         "namenode.log");
   auto fs = Connect();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
