@@ -9,10 +9,14 @@
 // results, so a node joining through the log learns the whole membership from
 // the first conf change entry it receives.
 //
+// Members carry the address their node's transport listens on, so any node
+// that becomes leader can reach every member it learns of from the log.
+//
 // Thread safety: plain values and pure functions, thread-compatible.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 
@@ -25,6 +29,9 @@ using NodeId = uint64_t;
 struct Membership {
   std::set<NodeId> voters;
   std::set<NodeId> learners;
+  // Transport address ("host:port") of members that have one; may be empty
+  // in tests of the core, which does not use it.
+  std::map<NodeId, std::string> addresses;
 
   bool IsVoter(NodeId id) const { return voters.count(id) > 0; }
   bool IsLearner(NodeId id) const { return learners.count(id) > 0; }
@@ -44,6 +51,7 @@ enum class ConfChangeType : uint8_t {
 struct ConfChange {
   ConfChangeType type = ConfChangeType::kAddVoter;
   NodeId node_id = 0;
+  std::string address;  // for additions: where the node listens (kept if empty)
 
   bool operator==(const ConfChange&) const = default;
 };

@@ -44,6 +44,29 @@ bool GetIdSet(const std::string& in, size_t* pos, std::set<NodeId>* ids) {
   return true;
 }
 
+void PutAddresses(std::string* out, const std::map<NodeId, std::string>& addresses) {
+  PutVarint(out, addresses.size());
+  for (const auto& [id, address] : addresses) {
+    PutVarint(out, id);
+    PutVarint(out, address.size());
+    out->append(address);
+  }
+}
+
+bool GetAddresses(const std::string& in, size_t* pos, std::map<NodeId, std::string>* addresses) {
+  uint64_t n = 0;
+  if (!GetVarint(in, pos, &n) || n > in.size() - *pos) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t id = 0, len = 0;
+    if (!GetVarint(in, pos, &id) || !GetVarint(in, pos, &len) || len > in.size() - *pos) {
+      return false;
+    }
+    (*addresses)[id] = in.substr(*pos, len);
+    *pos += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string EncodeEntry(const Entry& e) {
@@ -87,6 +110,7 @@ std::string EncodeSnapshotRecord(const SnapshotMetadata& snapshot) {
   PutVarint(&out, snapshot.term);
   PutIdSet(&out, snapshot.membership.voters);
   PutIdSet(&out, snapshot.membership.learners);
+  PutAddresses(&out, snapshot.membership.addresses);
   return out;
 }
 
@@ -103,7 +127,8 @@ Result<MetaRecord> DecodeMetaRecord(const std::string& payload) {
     SnapshotMetadata s;
     ok = GetVarint(payload, &pos, &s.index) && GetVarint(payload, &pos, &s.term) &&
          GetIdSet(payload, &pos, &s.membership.voters) &&
-         GetIdSet(payload, &pos, &s.membership.learners);
+         GetIdSet(payload, &pos, &s.membership.learners) &&
+         GetAddresses(payload, &pos, &s.membership.addresses);
     r.snapshot = s;
   }
   if (!ok || pos != payload.size()) {

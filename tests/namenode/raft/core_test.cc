@@ -45,9 +45,23 @@ TEST(MembershipTest, SingleServerChanges) {
   EXPECT_FALSE(ApplyConfChange(m, {ConfChangeType::kAddVoter, 0}).ok());
 }
 
+TEST(MembershipTest, AdditionsRecordAddressesAndRemovalsForgetThem) {
+  Membership m = Voters({1});
+  auto added = ApplyConfChange(m, {ConfChangeType::kAddLearner, 2, "h2:1"});
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(added->addresses.at(2), "h2:1");
+  auto promoted = ApplyConfChange(*added, {ConfChangeType::kAddVoter, 2});
+  ASSERT_TRUE(promoted.ok());
+  EXPECT_EQ(promoted->addresses.at(2), "h2:1");  // kept when the change names none
+  auto removed = ApplyConfChange(*promoted, {ConfChangeType::kRemoveNode, 2});
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->addresses.count(2), 0u);
+}
+
 TEST(MembershipTest, ConfChangeEncodingRoundTripsAndRejectsGarbage) {
-  ConfChangeRecord r{{ConfChangeType::kAddLearner, 7}, Voters({1, 2, 3})};
+  ConfChangeRecord r{{ConfChangeType::kAddLearner, 7, "10.0.0.7:9871"}, Voters({1, 2, 3})};
   r.result.learners = {7};
+  r.result.addresses = {{1, "10.0.0.1:9871"}, {7, "10.0.0.7:9871"}};
   Result<ConfChangeRecord> back = DecodeConfChange(EncodeConfChange(r));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, r);

@@ -88,7 +88,7 @@ TEST_F(DiskStorageTest, NewDirectoryStartsEmpty) {
 }
 
 TEST_F(DiskStorageTest, RoundTripsEverythingAcrossReopen) {
-  SnapshotMetadata boot{0, 0, Membership{{1, 2, 3}, {4}}};
+  SnapshotMetadata boot{0, 0, Membership{{1, 2, 3}, {4}, {{1, "h1:9871"}, {4, "h4:9871"}}}};
   std::vector<Entry> entries = Entries(1, 12, 1, 40);
   entries[3].type = EntryType::kConfChange;
   entries[3].data = EncodeConfChange({{ConfChangeType::kAddVoter, 4}, {{1, 2, 3, 4}, {}}});

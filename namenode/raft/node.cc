@@ -1,0 +1,543 @@
+#include "namenode/raft/node.h"
+
+#include <filesystem>
+#include <random>
+
+#include "common/logging.h"
+#include "common/rpc.h"
+
+namespace dfs::raft {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string LogDir(const std::string& dir) { return dir + "/raft"; }
+}  // namespace
+
+Status Node::Format(const std::string& dir, const std::map<NodeId, std::string>& members) {
+  if (members.empty()) return InvalidArgument("a new namenode group needs at least one member");
+  std::error_code ec;
+  fs::create_directories(LogDir(dir), ec);
+  if (ec) return Internal("cannot create " + LogDir(dir) + ": " + ec.message());
+  ASSIGN_OR_RETURN(auto storage, DiskStorage::Open(LogDir(dir)));
+  const PersistentState& st = storage->state();
+  if (st.hard_state.term != 0 || !st.entries.empty() || !st.snapshot.membership.voters.empty()) {
+    return FailedPrecondition(dir + " already holds a namenode's Raft state");
+  }
+  SnapshotMetadata boot;
+  for (const auto& [id, address] : members) {
+    if (id == 0) return InvalidArgument("namenode id 0 is reserved");
+    if (address.empty()) return InvalidArgument("namenode " + std::to_string(id) + " has no address");
+    boot.membership.voters.insert(id);
+    boot.membership.addresses[id] = address;
+  }
+  return storage->SaveSnapshot(boot);
+}
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {}
+
+Node::~Node() { Stop(); }
+
+void Node::SetLeadershipListener(std::function<void(bool, uint64_t)> fn) {
+  listener_ = std::move(fn);
+}
+
+Status Node::Start(StateMachine* sm) {
+  sm_ = sm;
+  std::error_code ec;
+  fs::create_directories(LogDir(options_.dir), ec);
+  if (ec) return Internal("cannot create " + LogDir(options_.dir) + ": " + ec.message());
+  ASSIGN_OR_RETURN(storage_, DiskStorage::Open(LogDir(options_.dir)));
+  PersistentState st = storage_->state();
+  snapshot_index_ = st.snapshot.index;
+  if (st.snapshot.index > 0) {
+    std::string path = options_.dir + "/snap-" + std::to_string(st.snapshot.index);
+    ASSIGN_OR_RETURN(uint64_t restored, sm_->RestoreSnapshot(path));
+    if (restored != st.snapshot.index) {
+      return DataLoss(path + " holds the state at index " + std::to_string(restored) +
+                      ", the log expects " + std::to_string(st.snapshot.index));
+    }
+  }
+  applied_ = st.snapshot.index;
+
+  Config cfg;
+  cfg.id = options_.id;
+  cfg.election_tick = options_.election_ticks;
+  cfg.heartbeat_tick = 1;
+  cfg.pre_vote = true;
+  cfg.check_quorum = true;
+  cfg.read_only = ReadOnlyOption::kLeaseBased;
+  cfg.random_seed = std::random_device{}();
+  addresses_ = st.snapshot.membership.addresses;
+  for (const Entry& e : st.entries) {
+    if (e.type != EntryType::kConfChange) continue;
+    if (auto r = DecodeConfChange(e.data); r.ok()) addresses_ = r->result.addresses;
+  }
+  ASSIGN_OR_RETURN(core_, RaftCore::Create(cfg, std::move(st)));
+
+  transport_ = std::make_unique<Transport>(options_.id, options_.address, options_.dir,
+                                           static_cast<TransportHandler*>(this));
+  transport_->SetAddresses(addresses_);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  ConfigureServer(builder, options_.address, &port);
+  builder.RegisterService(transport_->service());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port == 0) return Unavailable("raft: cannot listen on " + options_.address);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    status_.id = options_.id;
+    status_.term = core_->term();
+  }
+  applier_ = std::thread([this] { ApplyLoop(); });
+  loop_ = std::thread([this] { Loop(); });
+  spdlog::info("raft node {} listening on {} (term {}, {} entries after snapshot {})", options_.id,
+               options_.address, core_->term(), core_->log().LastIndex() - snapshot_index_,
+               snapshot_index_);
+  return Status::Ok();
+}
+
+void Node::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (loop_.joinable()) loop_.join();
+  {
+    std::lock_guard<std::mutex> l(apply_mu_);
+    apply_cv_.notify_all();
+  }
+  if (applier_.joinable()) applier_.join();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (transport_) transport_->Stop();
+  FailPending(Unavailable("namenode is shutting down"));
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [entry, done] : proposals_) done.set_value(Unavailable("namenode is shutting down"));
+  proposals_.clear();
+  for (auto& cb : read_waiters_) cb(Unavailable("namenode is shutting down"));
+  read_waiters_.clear();
+}
+
+// ---- inputs ----
+
+std::future<Result<uint64_t>> Node::Propose(std::string entry) {
+  std::promise<Result<uint64_t>> p;
+  auto f = p.get_future();
+  std::lock_guard<std::mutex> l(mu_);
+  if (!failed_.ok()) {
+    p.set_value(failed_);
+  } else if (stopping_) {
+    p.set_value(Unavailable("namenode is shutting down"));
+  } else if (status_.role != Role::kLeader) {
+    p.set_value(Unavailable("not the leader"));
+  } else {
+    proposals_.emplace_back(std::move(entry), std::move(p));
+    cv_.notify_one();
+  }
+  return f;
+}
+
+void Node::ReadBarrier(std::function<void(Status)> done) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!failed_.ok() || stopping_ || status_.role != Role::kLeader) {
+    Status s = !failed_.ok() ? failed_ : Unavailable("not the leader");
+    l.unlock();
+    done(s);
+    return;
+  }
+  read_waiters_.push_back(std::move(done));
+  cv_.notify_one();
+}
+
+void Node::OnMessages(std::vector<Message> messages) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& m : messages) inbox_.push_back(std::move(m));
+  cv_.notify_one();
+}
+
+void Node::OnUnreachable(NodeId peer) {
+  std::lock_guard<std::mutex> l(mu_);
+  tasks_.push_back([this, peer] { core_->ReportUnreachable(peer); });
+  cv_.notify_one();
+}
+
+void Node::OnSnapshotSent(NodeId peer, bool delivered) {
+  std::lock_guard<std::mutex> l(mu_);
+  tasks_.push_back([this, peer, delivered] { core_->ReportSnapshot(peer, delivered); });
+  cv_.notify_one();
+}
+
+template <typename T>
+T Node::OnLoop(std::function<T(RaftCore&)> fn) {
+  auto p = std::make_shared<std::promise<T>>();
+  auto f = p->get_future();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return Unavailable("namenode is shutting down");
+    tasks_.push_back([this, p, fn] { p->set_value(fn(*core_)); });
+    cv_.notify_one();
+  }
+  return f.get();
+}
+
+// ---- the Raft loop ----
+
+void Node::Loop() {
+  using Clock = std::chrono::steady_clock;
+  const auto tick = std::chrono::milliseconds(options_.tick_ms);
+  auto next_tick = Clock::now() + tick;
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stopping_ && failed_.ok()) {
+    cv_.wait_until(l, next_tick, [&] {
+      return stopping_ || !inbox_.empty() || !proposals_.empty() || !tasks_.empty() ||
+             !read_waiters_.empty();
+    });
+    if (stopping_) break;
+    bool do_tick = Clock::now() >= next_tick;
+    if (do_tick) {
+      next_tick += tick;
+      if (next_tick < Clock::now()) next_tick = Clock::now() + tick;  // fell behind
+    }
+    l.unlock();
+    Process(do_tick);
+    l.lock();
+  }
+}
+
+void Node::Process(bool tick) {
+  std::vector<Message> inbox;
+  std::vector<std::pair<std::string, std::promise<Result<uint64_t>>>> proposals;
+  std::vector<std::function<void()>> tasks;
+  Callbacks reads;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    inbox.swap(inbox_);
+    proposals.swap(proposals_);
+    tasks.swap(tasks_);
+    reads.swap(read_waiters_);
+  }
+  if (tick) core_->Tick();
+  for (const Message& m : inbox) {
+    Status s = core_->Step(m);
+    if (!s.ok()) spdlog::warn("raft: dropped a message from node {}: {}", m.from, s.ToString());
+  }
+  for (auto& task : tasks) task();
+  for (auto& [entry, done] : proposals) {
+    auto index = core_->Propose(std::move(entry));
+    if (!index.ok()) {
+      done.set_value(Unavailable("not the leader: " + index.status().message()));
+      continue;
+    }
+    std::lock_guard<std::mutex> l(pending_mu_);
+    pending_.emplace(*index, Pending{core_->term(), std::move(done)});
+  }
+  if (!reads.empty()) {
+    uint64_t id = next_read_id_++;
+    Status s = core_->ReadIndex(id);
+    if (s.ok()) {
+      reads_in_flight_[id] = std::move(reads);
+    } else {
+      for (auto& cb : reads) cb(Unavailable("not the leader: " + s.message()));
+    }
+  }
+  NoteRoleChange();
+  HandleReady();
+  NoteRoleChange();
+}
+
+void Node::HandleReady() {
+  while (core_->HasReady()) {
+    Ready rd = core_->GetReady();
+    Status s = storage_->Persist(rd);
+    if (!s.ok()) {
+      Fail(s);
+      return;
+    }
+    if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
+    ApplyItem item;
+    item.snapshot = rd.snapshot;
+    if (rd.snapshot) addresses_ = rd.snapshot->membership.addresses;
+    for (const Entry& e : rd.entries) {
+      if (e.type != EntryType::kConfChange) continue;
+      if (auto r = DecodeConfChange(e.data); r.ok()) addresses_ = r->result.addresses;
+    }
+    if (rd.snapshot || !rd.entries.empty()) transport_->SetAddresses(addresses_);
+    core_->Advance(rd);
+    item.entries = std::move(rd.committed_entries);
+    for (const ReadState& rs : rd.read_states) {
+      auto it = reads_in_flight_.find(rs.request_id);
+      if (it == reads_in_flight_.end()) continue;
+      item.reads.emplace_back(rs.index, std::move(it->second));
+      reads_in_flight_.erase(it);
+    }
+    if (item.snapshot || !item.entries.empty() || !item.reads.empty()) {
+      std::lock_guard<std::mutex> l(apply_mu_);
+      apply_queue_.push_back(std::move(item));
+      apply_cv_.notify_one();
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  status_.role = core_->role();
+  status_.term = core_->term();
+  status_.leader = core_->leader();
+  status_.commit = core_->log().committed();
+  status_.last_index = core_->log().LastIndex();
+  status_.members.clear();
+  const Membership& mem = core_->membership();
+  for (NodeId id : mem.voters) status_.members.push_back({id, "", true, 0});
+  for (NodeId id : mem.learners) status_.members.push_back({id, "", false, 0});
+  for (auto& m : status_.members) {
+    auto it = mem.addresses.find(m.id);
+    if (it != mem.addresses.end()) m.address = it->second;
+    if (const Progress* pr = core_->progress(m.id)) m.match = pr->match;
+  }
+}
+
+void Node::NoteRoleChange() {
+  Role role = core_->role();
+  uint64_t term = core_->term();
+  bool was_leader = last_role_ == Role::kLeader;
+  bool is_leader = role == Role::kLeader;
+  if (was_leader && (!is_leader || term != last_term_)) {
+    spdlog::info("raft node {}: no longer the leader (term {})", options_.id, term);
+    leading_term_ = 0;
+    FailPending(Unavailable("leadership changed; retry"));
+    for (auto& [id, cbs] : reads_in_flight_) {
+      for (auto& cb : cbs) cb(Unavailable("leadership changed; retry"));
+    }
+    reads_in_flight_.clear();
+    ApplyItem item;
+    item.lost_leadership = true;
+    item.term = last_term_;
+    std::lock_guard<std::mutex> l(apply_mu_);
+    apply_queue_.push_back(std::move(item));
+    apply_cv_.notify_one();
+  }
+  if (is_leader && (!was_leader || term != last_term_)) {
+    spdlog::info("raft node {}: elected leader in term {}", options_.id, term);
+    leading_term_ = term;
+  }
+  if (role != last_role_ || term != last_term_) {
+    std::lock_guard<std::mutex> l(mu_);
+    status_.role = role;
+    status_.term = term;
+    status_.leader = core_->leader();
+  }
+  last_role_ = role;
+  last_term_ = term;
+}
+
+void Node::FailPending(const Status& s) {
+  std::map<uint64_t, Pending> pending;
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    pending.swap(pending_);
+  }
+  for (auto& [index, p] : pending) p.done.set_value(s);
+}
+
+Status Node::Fail(const Status& s) {
+  spdlog::critical("raft node {}: the log cannot be written, this replica stops: {}", options_.id,
+                   s.ToString());
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    failed_ = s;
+    status_.role = Role::kFollower;
+  }
+  FailPending(s);
+  return s;
+}
+
+// ---- the apply thread ----
+
+void Node::ApplyLoop() {
+  while (true) {
+    ApplyItem item;
+    {
+      std::unique_lock<std::mutex> l(apply_mu_);
+      apply_cv_.wait(l, [&] { return !apply_queue_.empty() || stopping_; });
+      if (apply_queue_.empty()) return;  // stopping
+      item = std::move(apply_queue_.front());
+      apply_queue_.pop_front();
+    }
+    ApplyItemNow(item);
+    AnswerReads();
+    MaybeSnapshot();
+  }
+}
+
+void Node::ApplyItemNow(ApplyItem& item) {
+  if (item.lost_leadership) {
+    if (listener_) listener_(false, item.term);
+    return;
+  }
+  if (item.snapshot) {
+    std::string path = transport_->SnapshotPath(item.snapshot->index);
+    auto restored = sm_->RestoreSnapshot(path);
+    if (!restored.ok()) {
+      Fail(restored.status());
+      return;
+    }
+    applied_ = item.snapshot->index;
+    snapshot_index_ = item.snapshot->index;
+    spdlog::info("raft node {}: state restored from the leader's snapshot at index {}",
+                 options_.id, snapshot_index_);
+  }
+  for (const Entry& e : item.entries) {
+    if (e.index <= applied_) continue;
+    if (e.type == EntryType::kNormal && !e.data.empty()) sm_->Apply(e.index, e.data);
+    applied_ = e.index;
+    std::optional<Pending> p;
+    {
+      std::lock_guard<std::mutex> l(pending_mu_);
+      auto it = pending_.find(e.index);
+      if (it != pending_.end()) {
+        p = std::move(it->second);
+        pending_.erase(it);
+      }
+    }
+    if (p) {
+      if (p->term == e.term) p->done.set_value(e.index);
+      else p->done.set_value(Unavailable("leadership changed; retry"));
+    }
+    if (e.type == EntryType::kNormal && e.data.empty() && leading_term_ == e.term && listener_) {
+      listener_(true, e.term);
+    }
+  }
+  for (auto& [index, cbs] : item.reads) reads_ready_.emplace(index, std::move(cbs));
+}
+
+void Node::AnswerReads() {
+  while (!reads_ready_.empty() && reads_ready_.begin()->first <= applied_) {
+    for (auto& cb : reads_ready_.begin()->second) cb(Status::Ok());
+    reads_ready_.erase(reads_ready_.begin());
+  }
+}
+
+void Node::MaybeSnapshot() {
+  uint64_t applied = applied_;
+  if (applied - snapshot_index_ < options_.snapshot_every) return;
+  std::string tmp = options_.dir + "/snap-saving";
+  auto index = sm_->SaveSnapshot(tmp);
+  if (!index.ok()) {
+    spdlog::error("raft node {}: saving a snapshot: {}", options_.id, index.status().ToString());
+    snapshot_index_ = applied;  // try again after another snapshot_every entries
+    return;
+  }
+  std::error_code ec;
+  fs::rename(tmp, transport_->SnapshotPath(*index), ec);
+  if (ec) {
+    spdlog::error("raft node {}: saving a snapshot: {}", options_.id, ec.message());
+    return;
+  }
+  uint64_t previous = snapshot_index_;
+  snapshot_index_ = *index;
+  Status s = OnLoop<Status>([this, index](RaftCore& core) -> Status {
+    ASSIGN_OR_RETURN(SnapshotMetadata meta, core.Compact(*index));
+    return storage_->SaveSnapshot(meta);
+  });
+  if (!s.ok()) {
+    spdlog::error("raft node {}: compacting the log at {}: {}", options_.id, *index, s.ToString());
+    return;
+  }
+  // Older snapshots are no longer needed; one that is being streamed stays readable
+  // through its open file.
+  for (const auto& f : fs::directory_iterator(options_.dir, ec)) {
+    std::string name = f.path().filename();
+    if (name.rfind("snap-", 0) == 0 && name != "snap-" + std::to_string(*index) &&
+        name != "snap-saving" && name.find("receiving") == std::string::npos) {
+      fs::remove(f.path(), ec);
+    }
+  }
+  spdlog::info("raft node {}: snapshot at index {} (previous {}); log compacted", options_.id,
+               *index, previous);
+}
+
+// ---- membership and status ----
+
+std::future<Result<uint64_t>> Node::ProposeChange(const ConfChange& change) {
+  auto p = std::make_shared<std::promise<Result<uint64_t>>>();
+  auto f = p->get_future();
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_ || !failed_.ok()) {
+    p->set_value(Unavailable("namenode is shutting down"));
+    return f;
+  }
+  tasks_.push_back([this, p, change] {
+    auto index = core_->ProposeConfChange(change);
+    if (!index.ok()) {
+      p->set_value(index.status());
+      return;
+    }
+    std::lock_guard<std::mutex> l(pending_mu_);
+    pending_.emplace(*index, Pending{core_->term(), std::move(*p)});
+  });
+  cv_.notify_one();
+  return f;
+}
+
+Status Node::AddMember(NodeId id, const std::string& address, std::chrono::milliseconds timeout) {
+  if (id == 0) return InvalidArgument("namenode id 0 is reserved");
+  if (address.empty()) return InvalidArgument("the new namenode's Raft address is empty");
+  if (!IsLeader()) return Unavailable("not the leader");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto st = status();
+  bool known = false;
+  for (const auto& m : st.members) known |= m.id == id;
+  if (!known) {
+    auto r = ProposeChange({ConfChangeType::kAddLearner, id, address}).get();
+    if (!r.ok()) return r.status();
+  }
+  // A learner catches up before it gets a vote, so the group never waits on it.
+  while (true) {
+    st = status();
+    if (st.role != Role::kLeader) return Unavailable("lost leadership while adding a member");
+    uint64_t match = 0;
+    for (const auto& m : st.members) {
+      if (m.id == id) match = m.match;
+    }
+    if (match + 100 >= st.commit && match > 0) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return DeadlineExceeded("namenode " + std::to_string(id) + " at " + address +
+                              " has not caught up (at " + std::to_string(match) + " of " +
+                              std::to_string(st.commit) + "); it stays a learner");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ProposeChange({ConfChangeType::kAddVoter, id, address}).get().status();
+}
+
+Status Node::RemoveMember(NodeId id) {
+  return ProposeChange({ConfChangeType::kRemoveNode, id, ""}).get().status();
+}
+
+Status Node::TransferLeadership(NodeId id, std::chrono::milliseconds timeout) {
+  RETURN_IF_ERROR(OnLoop<Status>([id](RaftCore& core) { return core.TransferLeadership(id); }));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (status().leader == id) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return DeadlineExceeded("namenode " + std::to_string(id) + " did not take over in time");
+}
+
+Status Node::Campaign() {
+  return OnLoop<Status>([](RaftCore& core) { return core.Campaign(); });
+}
+
+NodeStatus Node::status() {
+  std::lock_guard<std::mutex> l(mu_);
+  NodeStatus s = status_;
+  s.applied = applied_;
+  s.snapshot_index = snapshot_index_;
+  return s;
+}
+
+bool Node::IsLeader() {
+  std::lock_guard<std::mutex> l(mu_);
+  return status_.role == Role::kLeader && failed_.ok();
+}
+
+}  // namespace dfs::raft
