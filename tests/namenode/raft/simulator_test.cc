@@ -44,29 +44,32 @@ RunStats RunSeed(uint64_t seed, int steps) {
   for (int i = 0; i < steps; ++i) {
     Status st = s.RandomStep();
     if (!st.ok()) {
-      ADD_FAILURE() << "step " << i << ": " << st.ToString();
+      ADD_FAILURE() << "seed " << seed << " (replay: RunSeed(" << seed << ", " << steps
+                    << ")), step " << i << ": " << st.ToString();
       return {};
     }
   }
   Status live = s.CheckLiveness(400);
-  EXPECT_TRUE(live.ok()) << live.ToString();
+  EXPECT_TRUE(live.ok()) << "seed " << seed << ": " << live.ToString();
   return RunStats{s.known_committed(), s.reads_answered()};
 }
 
 TEST(RaftSimulatorTest, ManySeedsKeepEveryInvariant) {
   uint64_t committed = 0;
   size_t reads = 0;
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
+  constexpr uint64_t kSeeds = 1000;
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     RunStats r = RunSeed(seed, 5000);
     if (HasFailure()) return;
     committed += r.committed;
     reads += r.reads;
   }
   // The runs must do real work for their checks to mean anything.
-  EXPECT_GT(committed, 200u * 20);
-  EXPECT_GT(reads, 200u);
-  std::printf("200 seeds: %llu entries committed, %zu reads answered\n",
-              static_cast<unsigned long long>(committed), reads);
+  EXPECT_GT(committed, kSeeds * 20);
+  EXPECT_GT(reads, kSeeds);
+  std::printf("%llu seeds: %llu entries committed, %zu reads answered\n",
+              static_cast<unsigned long long>(kSeeds), static_cast<unsigned long long>(committed),
+              reads);
 }
 
 // Lease reads are only as good as the rule that voters who heard from a
