@@ -1,6 +1,7 @@
 #!/bin/bash
-# A local cluster on loopback: one namenode and N datanodes, everything (data, logs, pids,
-# client.conf) under $DFS_CLUSTER_DIR (default ./run/cluster).
+# A local cluster on loopback: one namenode and N datanodes, a MapReduce jobmaster and one
+# mr-worker per datanode, everything (data, logs, pids, client.conf) under $DFS_CLUSTER_DIR
+# (default ./run/cluster).
 #
 #   deploy/cluster.sh start [--datanodes N] [--block-size S] [--replication R]
 #   deploy/cluster.sh stop | status
@@ -16,6 +17,8 @@ mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 NN_PORT="${DFS_NAMENODE_PORT:-9870}"
 DN_BASE_PORT="${DFS_DATANODE_BASE_PORT:-9880}"
+JM_PORT="${DFS_JOBMASTER_PORT:-9890}"
+WORKER_BASE_PORT="${DFS_WORKER_BASE_PORT:-9900}"
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -43,6 +46,24 @@ start_datanode() {
   echo $! >"$DIR/dn$i/pid"
 }
 
+start_mapreduce() {
+  local datanodes=$1
+  mkdir -p "$DIR/jm"
+  if ! alive "$DIR/jm/pid"; then
+    "$BIN/jobmaster" --address "127.0.0.1:$JM_PORT" --namenode "127.0.0.1:$NN_PORT" \
+      >>"$DIR/logs/jobmaster.log" 2>&1 &
+    echo $! >"$DIR/jm/pid"
+  fi
+  for i in $(seq 1 "$datanodes"); do
+    mkdir -p "$DIR/mrw$i"
+    alive "$DIR/mrw$i/pid" && continue
+    "$BIN/mr-worker" --jobmaster "127.0.0.1:$JM_PORT" --namenode "127.0.0.1:$NN_PORT" \
+      --datanode "127.0.0.1:$((DN_BASE_PORT + i))" --dir "$DIR/mrw$i/work" \
+      --address "127.0.0.1:$((WORKER_BASE_PORT + i))" >>"$DIR/logs/mr-worker$i.log" 2>&1 &
+    echo $! >"$DIR/mrw$i/pid"
+  done
+}
+
 start() {
   local datanodes=4 block_size=128M replication=3
   while [ $# -gt 0 ]; do
@@ -67,10 +88,13 @@ start() {
       exit 1
     fi
   fi
-  printf 'namenode = 127.0.0.1:%s\n' "$NN_PORT" >"$DIR/client.conf"
+  printf 'namenode = 127.0.0.1:%s\njobmaster = 127.0.0.1:%s\n' "$NN_PORT" "$JM_PORT" \
+    >"$DIR/client.conf"
   for i in $(seq 1 "$datanodes"); do start_datanode "$i"; done
   wait_for_datanodes "$datanodes"
-  echo "cluster up: 1 namenode (127.0.0.1:$NN_PORT), $datanodes datanodes, in $DIR"
+  start_mapreduce "$datanodes"
+  echo "cluster up: 1 namenode (127.0.0.1:$NN_PORT), $datanodes datanodes, jobmaster" \
+    "(127.0.0.1:$JM_PORT) and $datanodes mr-workers, in $DIR"
   echo "use it with: export DFS_CONF=$DIR/client.conf; $BIN/dfs ls /"
 }
 
@@ -87,6 +111,8 @@ stop_pid() {
 }
 
 stop() {
+  for f in "$DIR"/mrw*/pid; do [ -e "$f" ] && stop_pid "$f"; done
+  stop_pid "$DIR/jm/pid"
   for f in "$DIR"/dn*/pid; do [ -e "$f" ] && stop_pid "$f"; done
   stop_pid "$DIR/nn/pid"
   echo "cluster stopped"
@@ -95,7 +121,7 @@ stop() {
 status() {
   if alive "$DIR/nn/pid"; then echo "namenode: running (pid $(cat "$DIR/nn/pid"))"
   else echo "namenode: stopped"; fi
-  for d in "$DIR"/dn*; do
+  for d in "$DIR"/dn* "$DIR"/jm "$DIR"/mrw*; do
     [ -d "$d" ] || continue
     if alive "$d/pid"; then echo "$(basename "$d"): running (pid $(cat "$d/pid"))"
     else echo "$(basename "$d"): stopped"; fi
