@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "client/input_stream.h"
@@ -24,11 +25,24 @@ std::string NormalizePath(const std::string& path) {
 }
 
 Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const Config& conf) {
-  std::string nn = conf.GetString("namenode");
-  if (nn.empty()) return InvalidArgument("configuration has no 'namenode = host:port'");
-  RETURN_IF_ERROR(SplitHostPort(nn).status());
+  std::string list = conf.GetString("namenodes", conf.GetString("namenode"));
+  if (list.empty()) {
+    return InvalidArgument("configuration has no 'namenodes = host:port,host:port,...'");
+  }
   std::unique_ptr<FileSystem> fs(new FileSystem());
-  fs->stub_ = proto::ClientProtocol::NewStub(MakeChannel(nn));
+  std::stringstream ss(list);
+  std::string nn;
+  while (std::getline(ss, nn, ',')) {
+    nn.erase(0, nn.find_first_not_of(' '));
+    nn.erase(nn.find_last_not_of(' ') + 1);
+    if (nn.empty()) continue;
+    auto hp = SplitHostPort(nn);
+    if (!hp.ok()) return InvalidArgument("namenode address '" + nn + "': " + hp.status().message());
+    fs->addresses_.push_back(nn);
+    fs->stubs_.push_back(proto::ClientProtocol::NewStub(MakeChannel(nn)));
+  }
+  if (fs->stubs_.empty()) return InvalidArgument("configuration lists no namenode");
+  fs->failover_timeout_ms_ = conf.GetInt("failover_timeout_ms", 30'000);
   std::string user = conf.GetString("user");
   if (user.empty()) {
     const char* env = getenv("USER");
@@ -75,16 +89,19 @@ void FileSystem::RenewLoop() {
     proto::RenewLeaseRequest req;
     req.set_client_name(client_name_);
     proto::RenewLeaseResponse resp;
-    Call([&](grpc::ClientContext* c) { return stub_->RenewLease(c, req, &resp); });
+    Call([&](grpc::ClientContext* c) { return stub()->RenewLease(c, req, &resp); });
     l.lock();
   }
 }
 
 Status FileSystem::Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn) {
   std::string call_id = std::to_string(next_call_id_++);
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  int64_t backoff_ms = 50;
+  auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(failover_timeout_ms_);
+  int64_t backoff_ms = 20;
+  size_t tried = 0;
   for (;;) {
+    size_t at = current_;
     grpc::ClientContext ctx;
     ctx.AddMetadata(kUserKey, user_);
     ctx.AddMetadata(kClientIdKey, client_name_);
@@ -95,10 +112,14 @@ Status FileSystem::Call(const std::function<grpc::Status(grpc::ClientContext*)>&
         std::chrono::steady_clock::now() > give_up) {
       Status out = FromGrpc(s);
       if (out.code() == Code::kUnavailable) {
-        return Unavailable("namenode unavailable: " + out.message());
+        return Unavailable("no namenode leader reachable within " +
+                           std::to_string(failover_timeout_ms_) + " ms: " + out.message());
       }
       return out;
     }
+    // Try the next namenode; after a whole round without a leader, wait for an election.
+    current_.compare_exchange_strong(at, at + 1);
+    if (++tried % stubs_.size() != 0) continue;
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
   }
@@ -115,7 +136,7 @@ Result<std::unique_ptr<OutputStream>> FileSystem::Create(const std::string& path
   req.set_replication(options.replication ? options.replication : default_replication_);
   req.set_block_size(options.block_size ? options.block_size : default_block_size_);
   proto::CreateResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->Create(c, req, &resp); }));
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Create(c, req, &resp); }));
   return std::unique_ptr<OutputStream>(new OutputStream(this, resp.status()));
 }
 
@@ -124,7 +145,7 @@ Result<std::unique_ptr<OutputStream>> FileSystem::Append(const std::string& path
   req.set_path(NormalizePath(path));
   req.set_client_name(client_name_);
   proto::AppendResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->Append(c, req, &resp); }));
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Append(c, req, &resp); }));
   return std::unique_ptr<OutputStream>(new OutputStream(this, resp.status()));
 }
 
@@ -140,7 +161,7 @@ Status FileSystem::Mkdirs(const std::string& path, bool create_parent, uint32_t 
   req.set_create_parent(create_parent);
   req.set_mode(mode);
   proto::MkdirsResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->Mkdirs(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->Mkdirs(c, req, &resp); });
 }
 
 Result<std::vector<FileStatus>> FileSystem::ListStatus(const std::string& path) {
@@ -149,7 +170,7 @@ Result<std::vector<FileStatus>> FileSystem::ListStatus(const std::string& path) 
   req.set_path(NormalizePath(path));
   for (;;) {
     proto::ListStatusResponse resp;
-    RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->ListStatus(c, req, &resp); }));
+    RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->ListStatus(c, req, &resp); }));
     for (auto& e : *resp.mutable_entries()) out.push_back(std::move(e));
     if (!resp.has_more() || out.empty()) break;
     std::string last = out.back().path();
@@ -162,7 +183,7 @@ Result<FileStatus> FileSystem::GetFileStatus(const std::string& path) {
   proto::GetFileInfoRequest req;
   req.set_path(NormalizePath(path));
   proto::GetFileInfoResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->GetFileInfo(c, req, &resp); }));
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->GetFileInfo(c, req, &resp); }));
   return resp.status();
 }
 
@@ -171,7 +192,7 @@ Status FileSystem::Rename(const std::string& src, const std::string& dst) {
   req.set_src(NormalizePath(src));
   req.set_dst(NormalizePath(dst));
   proto::RenameResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->Rename(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->Rename(c, req, &resp); });
 }
 
 Status FileSystem::RenameReplace(const std::string& src, const std::string& dst) {
@@ -180,7 +201,7 @@ Status FileSystem::RenameReplace(const std::string& src, const std::string& dst)
   req.set_dst(NormalizePath(dst));
   req.set_overwrite(true);
   proto::RenameResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->Rename(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->Rename(c, req, &resp); });
 }
 
 Status FileSystem::SetPermission(const std::string& path, uint32_t mode) {
@@ -188,7 +209,7 @@ Status FileSystem::SetPermission(const std::string& path, uint32_t mode) {
   req.set_path(NormalizePath(path));
   req.set_mode(mode);
   proto::SetPermissionResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->SetPermission(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->SetPermission(c, req, &resp); });
 }
 
 Status FileSystem::SetOwner(const std::string& path, const std::string& owner,
@@ -198,7 +219,7 @@ Status FileSystem::SetOwner(const std::string& path, const std::string& owner,
   req.set_owner(owner);
   req.set_group(group);
   proto::SetOwnerResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->SetOwner(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->SetOwner(c, req, &resp); });
 }
 
 Status FileSystem::SetTimes(const std::string& path, int64_t mtime_ms, int64_t atime_ms) {
@@ -207,7 +228,7 @@ Status FileSystem::SetTimes(const std::string& path, int64_t mtime_ms, int64_t a
   req.set_mtime_ms(mtime_ms);
   req.set_atime_ms(atime_ms);
   proto::SetTimesResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->SetTimes(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->SetTimes(c, req, &resp); });
 }
 
 Status FileSystem::Delete(const std::string& path, bool recursive) {
@@ -215,7 +236,7 @@ Status FileSystem::Delete(const std::string& path, bool recursive) {
   req.set_path(NormalizePath(path));
   req.set_recursive(recursive);
   proto::DeleteResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->Delete(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->Delete(c, req, &resp); });
 }
 
 Status FileSystem::SetReplication(const std::string& path, uint32_t replication) {
@@ -223,7 +244,7 @@ Status FileSystem::SetReplication(const std::string& path, uint32_t replication)
   req.set_path(NormalizePath(path));
   req.set_replication(replication);
   proto::SetReplicationResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub_->SetReplication(c, req, &resp); });
+  return Call([&](grpc::ClientContext* c) { return stub()->SetReplication(c, req, &resp); });
 }
 
 Result<ContentSummary> FileSystem::GetContentSummary(const std::string& path) {
@@ -231,7 +252,7 @@ Result<ContentSummary> FileSystem::GetContentSummary(const std::string& path) {
   req.set_path(NormalizePath(path));
   proto::GetContentSummaryResponse resp;
   RETURN_IF_ERROR(
-      Call([&](grpc::ClientContext* c) { return stub_->GetContentSummary(c, req, &resp); }));
+      Call([&](grpc::ClientContext* c) { return stub()->GetContentSummary(c, req, &resp); }));
   return ContentSummary{resp.length(), resp.file_count(), resp.directory_count(),
                         resp.space_consumed()};
 }
@@ -239,7 +260,7 @@ Result<ContentSummary> FileSystem::GetContentSummary(const std::string& path) {
 Result<proto::GetStatsResponse> FileSystem::GetStats() {
   proto::GetStatsRequest req;
   proto::GetStatsResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->GetStats(c, req, &resp); }));
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->GetStats(c, req, &resp); }));
   return resp;
 }
 
@@ -247,7 +268,7 @@ Result<std::vector<proto::DatanodeReport>> FileSystem::GetDatanodeReport() {
   proto::GetDatanodeReportRequest req;
   proto::GetDatanodeReportResponse resp;
   RETURN_IF_ERROR(
-      Call([&](grpc::ClientContext* c) { return stub_->GetDatanodeReport(c, req, &resp); }));
+      Call([&](grpc::ClientContext* c) { return stub()->GetDatanodeReport(c, req, &resp); }));
   return std::vector<proto::DatanodeReport>(resp.datanodes().begin(), resp.datanodes().end());
 }
 
@@ -256,7 +277,7 @@ Result<proto::FsckResponse> FileSystem::Fsck(const std::string& path, bool list_
   req.set_path(NormalizePath(path));
   req.set_list_files(list_files);
   proto::FsckResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub_->Fsck(c, req, &resp); }));
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Fsck(c, req, &resp); }));
   return resp;
 }
 

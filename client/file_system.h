@@ -46,7 +46,8 @@ struct ContentSummary {
 
 class FileSystem {
  public:
-  // Keys read from conf: namenode (host:port, required), replication, block_size, user.
+  // Keys read from conf: namenodes (host:port,host:port,...: the namenode group; the
+  // key `namenode` is read too), replication, block_size, user, failover_timeout_ms.
   static Result<std::unique_ptr<FileSystem>> Connect(const Config& conf);
   ~FileSystem();
 
@@ -77,11 +78,17 @@ class FileSystem {
   // Block health under path (see FsckRequest in proto/namenode.proto).
   Result<proto::FsckResponse> Fsck(const std::string& path, bool list_files);
 
-  // For streams: namenode calls with the client's identity and retry policy.
-  proto::ClientProtocol::Stub* stub() { return stub_.get(); }
+  // For streams: namenode calls with the client's identity and retry policy. stub() is
+  // the namenode believed to lead; Call moves on to the next one when it is not.
+  proto::ClientProtocol::Stub* stub() { return stubs_[current_ % stubs_.size()].get(); }
+  // Each namenode of the group, for calls about one replica (dfs admin namenode status).
+  const std::vector<std::string>& namenodes() const { return addresses_; }
+  proto::ClientProtocol::Stub* stub_at(size_t i) { return stubs_.at(i).get(); }
   const std::string& client_name() const { return client_name_; }
   // Runs one namenode call: sets user, client id and a call id that stays the same across
-  // retries; retries UNAVAILABLE with backoff for up to ~15 s.
+  // retries. UNAVAILABLE (a namenode down, or not the leader) moves to the next namenode
+  // at once, and after a full round waits (backoff up to 1 s); after
+  // failover_timeout_ms (default 30 s) the call fails with Unavailable.
   Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn);
   // Output streams register while open; the lease is renewed for them every
   // `lease_renew_ms` (client configuration, default 10 s).
@@ -91,7 +98,10 @@ class FileSystem {
  private:
   FileSystem() = default;
 
-  std::unique_ptr<proto::ClientProtocol::Stub> stub_;
+  std::vector<std::string> addresses_;
+  std::vector<std::unique_ptr<proto::ClientProtocol::Stub>> stubs_;
+  std::atomic<size_t> current_{0};
+  int64_t failover_timeout_ms_ = 30'000;
   std::string user_;
   std::string client_name_;
   uint32_t default_replication_ = 0;

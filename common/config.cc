@@ -74,7 +74,12 @@ Result<Config> LoadClientConfig(const std::string& flag_value) {
     return NotFound("cannot read client configuration " + path +
                     " (set DFS_CONF or --conf; deploy/cluster.sh start writes one)");
   }
-  if (!c->Has("namenode")) return InvalidArgument(path + ": no 'namenode = host:port' line");
+  // "namenodes" lists the namenode group; "namenode" is accepted as another name for it.
+  if (!c->Has("namenodes") && c->Has("namenode")) c->Set("namenodes", c->GetString("namenode"));
+  if (!c->Has("namenodes")) {
+    return InvalidArgument(path + ": no 'namenodes = host:port,host:port,...' line");
+  }
+  c->Set("namenode", c->GetString("namenodes"));
   return c;
 }
 

@@ -30,6 +30,8 @@ class Config {
 };
 
 // The client configuration file: --conf if given, else $DFS_CONF, else ./client.conf.
+// It must name the namenodes ("namenodes = host:port,..."; "namenode" is read as the
+// same key, and both are set in the result).
 Result<Config> LoadClientConfig(const std::string& flag_value);
 
 // Parses "1k", "4M", "1G", "512" (binary units) into bytes.

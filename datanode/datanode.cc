@@ -30,8 +30,14 @@ Result<uint16_t> Datanode::Start() {
   id_.set_uuid(store_->uuid());
   id_.set_host(options_.host);
   id_.set_data_port(port);
-  namenode_ = proto::DatanodeProtocol::NewStub(MakeChannel(options_.namenode));
-  report_thread_ = std::thread([this] { ReportLoop(); });
+  if (options_.namenodes.empty()) return InvalidArgument("no namenode to report to");
+  for (const auto& address : options_.namenodes) {
+    auto a = std::make_unique<Actor>();
+    a->address = address;
+    a->stub = proto::DatanodeProtocol::NewStub(MakeChannel(address));
+    actors_.push_back(std::move(a));
+  }
+  for (auto& a : actors_) a->thread = std::thread([this, p = a.get()] { ReportLoop(p); });
   scanner_ = std::make_unique<BlockScanner>(store_.get(), options_.scan_bytes_per_second,
                                             options_.scan_period_ms,
                                             [this](const proto::Block& b) {
@@ -50,7 +56,9 @@ void Datanode::Stop() {
     cv_.notify_all();
   }
   if (scanner_) scanner_->Stop();
-  if (report_thread_.joinable()) report_thread_.join();
+  for (auto& a : actors_) {
+    if (a->thread.joinable()) a->thread.join();
+  }
   if (server_) server_->Stop();
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait_for(l, std::chrono::seconds(5), [&] { return replications_running_ == 0; });
@@ -58,36 +66,40 @@ void Datanode::Stop() {
 
 void Datanode::QueueReport(const proto::Block& b, int kind) {
   std::lock_guard<std::mutex> l(mu_);
-  if (kind == kReceived) *pending_.add_received() = b;
-  if (kind == kDeleted) *pending_.add_deleted() = b;
-  if (kind == kCorrupt) *pending_.add_corrupt() = b;
+  for (auto& a : actors_) {
+    if (kind == kReceived) *a->pending.add_received() = b;
+    if (kind == kDeleted) *a->pending.add_deleted() = b;
+    if (kind == kCorrupt) *a->pending.add_corrupt() = b;
+  }
   cv_.notify_all();
 }
 
-Status Datanode::RegisterAndReport() {
+Status Datanode::RegisterAndReport(Actor* a) {
   proto::RegisterRequest reg;
   *reg.mutable_id() = id_;
   *reg.mutable_storage() = store_->Storage();
   proto::RegisterResponse reg_resp;
-  RETURN_IF_ERROR(FromGrpc(namenode_->Register(RpcContext().get(), reg, &reg_resp)));
+  RETURN_IF_ERROR(FromGrpc(a->stub->Register(RpcContext().get(), reg, &reg_resp)));
   {
     // Everything pending is covered by the full report.
     std::lock_guard<std::mutex> l(mu_);
-    pending_.clear_received();
-    pending_.clear_deleted();
+    a->pending.clear_received();
+    a->pending.clear_deleted();
   }
   proto::BlockReportRequest report;
   report.set_uuid(id_.uuid());
   for (auto& b : store_->Report()) *report.add_blocks() = std::move(b);
   proto::BlockReportResponse resp;
-  RETURN_IF_ERROR(FromGrpc(namenode_->BlockReport(RpcContext().get(), report, &resp)));
-  for (const auto& c : resp.commands()) Execute(c);
-  spdlog::info("registered with namenode {} and reported {} replicas", options_.namenode,
+  RETURN_IF_ERROR(FromGrpc(a->stub->BlockReport(RpcContext().get(), report, &resp)));
+  if (leader_filter_.Accept(resp.leader(), resp.term())) {
+    for (const auto& c : resp.commands()) Execute(c);
+  }
+  spdlog::info("registered with namenode {} and reported {} replicas", a->address,
                report.blocks_size());
   return Status::Ok();
 }
 
-void Datanode::ReportLoop() {
+void Datanode::ReportLoop(Actor* a) {
   bool registered = false;
   auto next_heartbeat = std::chrono::steady_clock::now();
   for (;;) {
@@ -95,16 +107,17 @@ void Datanode::ReportLoop() {
     {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait_until(l, next_heartbeat, [&] {
-        return stopping_ || (registered && (pending_.received_size() || pending_.deleted_size() ||
-                                            pending_.corrupt_size()));
+        return stopping_ || (registered && (a->pending.received_size() ||
+                                            a->pending.deleted_size() ||
+                                            a->pending.corrupt_size()));
       });
       if (stopping_) return;
-      if (registered) incremental.Swap(&pending_);
+      if (registered) incremental.Swap(&a->pending);
     }
     if (!registered) {
-      Status s = RegisterAndReport();
+      Status s = RegisterAndReport(a);
       if (!s.ok()) {
-        spdlog::warn("cannot register with namenode {}: {}", options_.namenode, s.message());
+        spdlog::warn("cannot register with namenode {}: {}", a->address, s.message());
         next_heartbeat = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         continue;
       }
@@ -113,12 +126,13 @@ void Datanode::ReportLoop() {
     if (incremental.received_size() || incremental.deleted_size() || incremental.corrupt_size()) {
       incremental.set_uuid(id_.uuid());
       proto::BlockReceivedAndDeletedResponse resp;
-      Status s = FromGrpc(namenode_->BlockReceivedAndDeleted(RpcContext().get(), incremental, &resp));
+      Status s =
+          FromGrpc(a->stub->BlockReceivedAndDeleted(RpcContext().get(), incremental, &resp));
       if (!s.ok()) {
         spdlog::warn("incremental block report failed: {}", s.message());
         registered = s.code() != Code::kFailedPrecondition;
         std::lock_guard<std::mutex> l(mu_);
-        pending_.MergeFrom(incremental);
+        a->pending.MergeFrom(incremental);
         next_heartbeat = std::chrono::steady_clock::now() + std::chrono::seconds(1);
         continue;
       }
@@ -131,14 +145,20 @@ void Datanode::ReportLoop() {
     *hb.mutable_storage() = store_->Storage();
     hb.set_active_transfers(server_->active_transfers());
     proto::HeartbeatResponse resp;
-    Status s = FromGrpc(namenode_->Heartbeat(RpcContext().get(), hb, &resp));
+    Status s = FromGrpc(a->stub->Heartbeat(RpcContext().get(), hb, &resp));
     if (!s.ok()) {
-      spdlog::warn("heartbeat to {} failed: {}", options_.namenode, s.message());
+      spdlog::warn("heartbeat to {} failed: {}", a->address, s.message());
       continue;
     }
+    bool obey = leader_filter_.Accept(resp.leader(), resp.term());
     for (const auto& c : resp.commands()) {
-      if (c.has_reregister()) registered = false;
-      else Execute(c);
+      if (c.has_reregister()) {
+        registered = false;
+      } else if (obey) {
+        Execute(c);
+      } else {
+        spdlog::warn("ignoring a command from {}, which is not the current leader", a->address);
+      }
     }
   }
 }

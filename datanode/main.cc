@@ -1,9 +1,11 @@
 // datanode: stores block replicas and serves them.
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <sstream>
 
 #include "common/config.h"
 #include "common/logging.h"
+#include "common/net.h"
 #include "datanode/datanode.h"
 
 int main(int argc, char** argv) {
@@ -12,7 +14,10 @@ int main(int argc, char** argv) {
   CLI::App app{"datanode: stores block replicas on local disk and serves them"};
   app.add_option("--data-dir", o.data_dirs, "data directory (repeat for several disks)")
       ->required();
-  app.add_option("--namenode", o.namenode, "namenode address host:port")->required();
+  std::string namenodes;
+  app.add_option("--namenodes,--namenode", namenodes,
+                 "every namenode replica, host:port,host:port,...")
+      ->required();
   app.add_option("--host", o.host, "address clients and other datanodes use to reach this one")
       ->capture_default_str();
   app.add_option("--port", o.data_port, "data-transfer port (0 = any free port)")
@@ -33,6 +38,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.scan_bytes_per_second = *rate;
+  std::stringstream ss(namenodes);
+  for (std::string nn; std::getline(ss, nn, ',');) {
+    if (!dfs::SplitHostPort(nn).ok()) {
+      fprintf(stderr, "datanode: bad namenode address '%s' (want host:port)\n", nn.c_str());
+      return 2;
+    }
+    o.namenodes.push_back(nn);
+  }
   dfs::InitLogging("datanode", log_level);
 
   sigset_t set;

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "dfs-fuse: %s\n", conf.status().message().c_str());
     return 2;
   }
-  if (cli.namenodes) config.Set("namenode", cli.namenodes);
+  if (cli.namenodes) config.Set("namenodes", cli.namenodes);
   auto fs = dfs::FileSystem::Connect(config);
   if (!fs.ok()) {
     fprintf(stderr, "dfs-fuse: %s\n", fs.status().message().c_str());

@@ -50,7 +50,10 @@ void BlockManager::ProcessFullReport(DatanodeState* dn, const std::vector<proto:
 
 void BlockManager::BlockReceived(DatanodeState* dn, const proto::Block& block) {
   const proto::Block* known = ns_->GetBlock(block.id());
-  if (!known || block.generation_stamp() < known->generation_stamp()) {
+  // A block allocated by an operation this replica has not applied yet (a follower a
+  // little behind the leader) is kept: it is about to be known.
+  bool future = !known && block.id() >= ns_->next_block_id();
+  if (!future && (!known || block.generation_stamp() < known->generation_stamp())) {
     // Orphaned (its file was deleted) or stale (fenced by a newer generation stamp).
     RemoveReplica(block.id(), dn);
     QueueDelete(dn, block);

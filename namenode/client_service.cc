@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/logging.h"
+#include "common/net.h"
 #include "common/rpc.h"
 #include "namenode/fsck.h"
 #include "namenode/namenode.h"
@@ -61,9 +62,14 @@ using ServiceBase = proto::ClientProtocol::WithCallbackMethod_GetFileInfo<
         proto::ClientProtocol::WithCallbackMethod_GetBlockLocations<
             proto::ClientProtocol::Service>>>;
 
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
+// Answers with read() once this replica reflects every write committed before the call
+// (a ReadIndex barrier: linearizable), or with Unavailable if it is not the leader.
+grpc::ServerUnaryReactor* AfterBarrier(Namenode* nn, grpc::CallbackServerContext* ctx,
+                                       std::function<grpc::Status()> read) {
   auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(s);
+  nn->ReadBarrierAsync([reactor, read = std::move(read)](Status s) {
+    reactor->Finish(s.ok() ? read() : ToGrpc(s));
+  });
   return reactor;
 }
 
@@ -71,20 +77,25 @@ class ClientService final : public ServiceBase {
  public:
   explicit ClientService(Namenode* nn) : nn_(nn) {}
 
+  grpc::ServerUnaryReactor* AfterBarrier(grpc::CallbackServerContext* ctx,
+                                         std::function<grpc::Status()> read) {
+    return ::dfs::AfterBarrier(nn_, ctx, std::move(read));
+  }
+
   grpc::ServerUnaryReactor* GetFileInfo(grpc::CallbackServerContext* ctx,
                                         const proto::GetFileInfoRequest* req,
                                         proto::GetFileInfoResponse* resp) override {
-    return Answer(ctx, GetFileInfoSync(req, resp));
+    return AfterBarrier(ctx, [=] { return GetFileInfoSync(req, resp); });
   }
   grpc::ServerUnaryReactor* ListStatus(grpc::CallbackServerContext* ctx,
                                        const proto::ListStatusRequest* req,
                                        proto::ListStatusResponse* resp) override {
-    return Answer(ctx, ListStatusSync(req, resp));
+    return AfterBarrier(ctx, [=] { return ListStatusSync(req, resp); });
   }
   grpc::ServerUnaryReactor* GetBlockLocations(grpc::CallbackServerContext* ctx,
                                               const proto::GetBlockLocationsRequest* req,
                                               proto::GetBlockLocationsResponse* resp) override {
-    return Answer(ctx, GetBlockLocationsSync(ctx, req, resp));
+    return AfterBarrier(ctx, [=] { return GetBlockLocationsSync(ctx, req, resp); });
   }
 
   grpc::Status GetFileInfoSync(const proto::GetFileInfoRequest* req,
@@ -371,6 +382,7 @@ class ClientService final : public ServiceBase {
   grpc::Status GetContentSummary(grpc::ServerContext*, const proto::GetContentSummaryRequest* req,
                                  proto::GetContentSummaryResponse* resp) override {
     CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(nn_->ReadBarrier());
     Status s;
     nn_->WithReadLock([&](const NamenodeState& st) {
       auto r = st.ns.GetContentSummary(req->path());
@@ -387,6 +399,7 @@ class ClientService final : public ServiceBase {
   grpc::Status RenewLease(grpc::ServerContext*, const proto::RenewLeaseRequest* req,
                           proto::RenewLeaseResponse*) override {
     CHECK_OK(CheckClientName(req->client_name()));
+    CHECK_OK(CheckLeader());
     nn_->RenewLease(req->client_name());
     return grpc::Status::OK;
   }
@@ -394,6 +407,7 @@ class ClientService final : public ServiceBase {
   grpc::Status ReportBadBlocks(grpc::ServerContext*, const proto::ReportBadBlocksRequest* req,
                                proto::ReportBadBlocksResponse*) override {
     if (req->replicas_size() > 10000) return ToGrpc(InvalidArgument("too many bad replicas"));
+    CHECK_OK(CheckLeader());
     nn_->WithWriteLock([&](const NamenodeState& st) {
       for (const auto& r : req->replicas()) {
         spdlog::warn("client reports bad replica of block {} on {}: {}", r.block().id(),
@@ -406,6 +420,7 @@ class ClientService final : public ServiceBase {
 
   grpc::Status GetStats(grpc::ServerContext*, const proto::GetStatsRequest*,
                         proto::GetStatsResponse* resp) override {
+    CHECK_OK(nn_->ReadBarrier());
     nn_->WithReadLock([&](const NamenodeState& st) {
       for (const auto& [uuid, dn] : st.datanodes.all()) {
         if (!dn.live) {
@@ -428,6 +443,7 @@ class ClientService final : public ServiceBase {
 
   grpc::Status GetDatanodeReport(grpc::ServerContext*, const proto::GetDatanodeReportRequest*,
                                  proto::GetDatanodeReportResponse* resp) override {
+    CHECK_OK(nn_->ReadBarrier());
     nn_->WithReadLock([&](const NamenodeState& st) {
       int64_t now = st.datanodes.NowMs();
       for (const auto& [uuid, dn] : st.datanodes.all()) {
@@ -448,6 +464,7 @@ class ClientService final : public ServiceBase {
   grpc::Status Fsck(grpc::ServerContext*, const proto::FsckRequest* req,
                     proto::FsckResponse* resp) override {
     CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(nn_->ReadBarrier());
     Status s;
     nn_->WithReadLock([&](const NamenodeState& st) {
       auto r = dfs::Fsck(st.ns, st.blocks, req->path(), req->list_files());
@@ -457,7 +474,90 @@ class ClientService final : public ServiceBase {
     return ToGrpc(s);
   }
 
+  // ---- administration of the namenode group ----
+
+  grpc::Status GetNamenodeStatus(grpc::ServerContext*, const proto::GetNamenodeStatusRequest* req,
+                                 proto::GetNamenodeStatusResponse* resp) override {
+    raft::NodeStatus st = nn_->raft().status();
+    resp->set_id(st.id);
+    resp->set_role(RoleWord(st.role));
+    resp->set_term(st.term);
+    resp->set_leader_id(st.leader);
+    resp->set_commit_index(st.commit);
+    resp->set_applied_index(st.applied);
+    resp->set_last_index(st.last_index);
+    resp->set_snapshot_index(st.snapshot_index);
+    for (const auto& m : st.members) {
+      auto* pm = resp->add_members();
+      pm->set_id(m.id);
+      pm->set_raft_address(m.address);
+      pm->set_voter(m.voter);
+      pm->set_match_index(m.match);
+    }
+    resp->set_safe_mode(nn_->IsLeader() && nn_->GetSafeMode().on);
+    if (req->digest()) {
+      auto d = nn_->Digest();
+      CHECK_OK(d.status());
+      resp->set_namespace_digest(d->first);
+      resp->set_digest_index(d->second);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AddNamenode(grpc::ServerContext*, const proto::AddNamenodeRequest* req,
+                           proto::AddNamenodeResponse*) override {
+    if (req->id() == 0) return ToGrpc(InvalidArgument("namenode id 0 is reserved"));
+    auto hp = SplitHostPort(req->raft_address());
+    CHECK_OK(hp.status());
+    if (hp->second == 0) return ToGrpc(InvalidArgument("the new namenode's Raft port is 0"));
+    CHECK_OK(CheckLeader());
+    return ToGrpc(nn_->raft().AddMember(req->id(), req->raft_address(), std::chrono::minutes(2)));
+  }
+
+  grpc::Status RemoveNamenode(grpc::ServerContext*, const proto::RemoveNamenodeRequest* req,
+                              proto::RemoveNamenodeResponse*) override {
+    CHECK_OK(CheckLeader());
+    Status s = nn_->raft().RemoveMember(req->id());
+    // Removing the leader itself makes it step down before it hears the entry commit.
+    if (req->id() == nn_->raft().id() && s.code() == Code::kUnavailable) s = Status::Ok();
+    return ToGrpc(s);
+  }
+
+  grpc::Status TransferLeadership(grpc::ServerContext*, const proto::TransferLeadershipRequest* req,
+                                  proto::TransferLeadershipResponse*) override {
+    CHECK_OK(CheckLeader());
+    if (req->id() == nn_->raft().id()) return grpc::Status::OK;
+    return ToGrpc(nn_->raft().TransferLeadership(req->id(), std::chrono::seconds(10)));
+  }
+
+  grpc::Status SafeMode(grpc::ServerContext*, const proto::SafeModeRequest* req,
+                        proto::SafeModeResponse* resp) override {
+    CHECK_OK(CheckLeader());
+    if (req->action() == proto::SafeModeRequest::ENTER) CHECK_OK(nn_->SetSafeMode(true));
+    if (req->action() == proto::SafeModeRequest::LEAVE) CHECK_OK(nn_->SetSafeMode(false));
+    SafeModeState st = nn_->GetSafeMode();
+    resp->set_on(st.on);
+    resp->set_manual(st.manual);
+    resp->set_blocks_total(st.blocks_total);
+    resp->set_blocks_reported(st.blocks_reported);
+    resp->set_threshold(nn_->options().safe_mode_threshold);
+    return grpc::Status::OK;
+  }
+
  private:
+  Status CheckLeader() {
+    return nn_->IsLeader() ? Status::Ok() : Unavailable("namenode is not the leader");
+  }
+
+  static const char* RoleWord(raft::Role r) {
+    switch (r) {
+      case raft::Role::kLeader: return "leader";
+      case raft::Role::kCandidate: return "candidate";
+      case raft::Role::kPreCandidate: return "pre-candidate";
+      default: return "follower";
+    }
+  }
+
   Status SubmitStatus(proto::Op op) {
     auto r = nn_->Submit(std::move(op));
     if (!r.ok()) return r.status();

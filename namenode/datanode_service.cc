@@ -40,10 +40,15 @@ class DatanodeService final : public proto::DatanodeProtocol::Service {
         resp->add_commands()->set_reregister(true);
         return;
       }
+      // Followers keep what they queued (deletions decided by committed operations)
+      // until they lead.
+      if (!SendsCommands()) return;
       for (auto& c : st.datanodes.TakeCommands(dn, kMaxCommandsPerHeartbeat)) {
         *resp->add_commands() = std::move(c);
       }
     });
+    resp->set_leader(nn_->IsLeader());
+    resp->set_term(nn_->leader_term());
     return grpc::Status::OK;
   }
 
@@ -62,6 +67,8 @@ class DatanodeService final : public proto::DatanodeProtocol::Service {
       }
       st.blocks.ProcessFullReport(dn, blocks);
     });
+    resp->set_leader(nn_->IsLeader());
+    resp->set_term(nn_->leader_term());
     return grpc::Status::OK;
   }
 
@@ -83,6 +90,9 @@ class DatanodeService final : public proto::DatanodeProtocol::Service {
   }
 
  private:
+  // Only the leader decides, and not while in safe mode. Called under the lock.
+  bool SendsCommands() { return nn_->IsLeader() && !nn_->InSafeModeLocked(); }
+
   Namenode* nn_;
 };
 

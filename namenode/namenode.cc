@@ -4,7 +4,10 @@
 
 #include "common/logging.h"
 #include "common/rpc.h"
-#include "namenode/local_log.h"
+#include "common/crc32c.h"
+
+#include <fstream>
+#include <sstream>
 
 namespace dfs {
 
@@ -41,8 +44,15 @@ Namenode::~Namenode() {
 }
 
 Result<int> Namenode::Start() {
-  log_ = std::make_unique<LocalLog>(options_.dir, options_.checkpoint_every);
-  RETURN_IF_ERROR(log_->Start(this));
+  raft::NodeOptions ro;
+  ro.id = options_.id;
+  ro.dir = options_.dir;
+  ro.address = options_.raft_address;
+  ro.tick_ms = options_.raft_tick_ms;
+  ro.snapshot_every = options_.checkpoint_every;
+  node_ = std::make_unique<raft::Node>(ro);
+  node_->SetLeadershipListener([this](bool leader, uint64_t term) { OnLeadership(leader, term); });
+  RETURN_IF_ERROR(node_->Start(this));
   client_service_ = MakeClientService(this);
   datanode_service_ = MakeDatanodeService(this);
   grpc::ServerBuilder builder;
@@ -53,8 +63,8 @@ Result<int> Namenode::Start() {
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) return Unavailable("cannot listen on " + options_.address);
   monitor_ = std::thread([this] { MonitorLoop(); });
-  spdlog::info("namenode serving on port {} ({} files, {} directories, {} blocks)", port,
-               ns_.file_count(), ns_.directory_count(), ns_.block_count());
+  spdlog::info("namenode {} serving on port {} ({} files, {} directories, {} blocks)",
+               options_.id, port, ns_.file_count(), ns_.directory_count(), ns_.block_count());
   return port;
 }
 
@@ -66,7 +76,7 @@ void Namenode::Shutdown() {
     stop_cv_.notify_all();
   }
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  if (log_) log_->Stop();
+  if (node_) node_->Stop();
 }
 
 void Namenode::Wait() {
@@ -79,12 +89,102 @@ void Namenode::MonitorLoop() {
   while (!stop_cv_.wait_for(l, std::chrono::seconds(1), [this] { return stopping_; })) {
     std::unique_lock<std::shared_mutex> w(mu_);
     for (DatanodeState* dn : datanodes_->CheckDead()) blocks_->DatanodeDead(dn);
-    blocks_->ComputeReplicationWork(4);
+    bool decide = IsLeader() && (CheckSafeMode(), !safe_mode_.on);
+    if (decide) blocks_->ComputeReplicationWork(4);
     w.unlock();
     l.unlock();
-    RecoverExpiredLeases();
+    if (decide) RecoverExpiredLeases();
     l.lock();
   }
+}
+
+void Namenode::OnLeadership(bool leader, uint64_t term) {
+  if (!leader) {
+    leader_term_ = 0;
+    spdlog::info("namenode {}: follower (term {})", options_.id, term);
+    return;
+  }
+  {
+    // Writers' lease timers start again on the new leader.
+    std::lock_guard<std::mutex> l(lease_mu_);
+    lease_renewed_ms_.clear();
+  }
+  std::unique_lock<std::shared_mutex> w(mu_);
+  safe_mode_.on = true;
+  safe_mode_.manual = false;
+  leader_term_ = term;
+  CheckSafeMode();
+  spdlog::info("namenode {}: leader in term {}{}", options_.id, term,
+               safe_mode_.on ? ", in safe mode until blocks are reported" : "");
+}
+
+void Namenode::CheckSafeMode() {
+  if (!safe_mode_.on) return;
+  uint64_t total = 0, reported = 0;
+  ns_.ForEachFile([&](const Inode& f) {
+    for (size_t i = 0; i < f.blocks.size(); ++i) {
+      // The last block of a file being written may not have a finalized replica yet.
+      if (!f.lease_holder.empty() && i + 1 == f.blocks.size()) continue;
+      ++total;
+      if (blocks_->GoodReplicas(f.blocks[i].id()) > 0) ++reported;
+    }
+  });
+  safe_mode_.blocks_total = total;
+  safe_mode_.blocks_reported = reported;
+  if (safe_mode_.manual) return;
+  if (total == 0 || static_cast<double>(reported) >= options_.safe_mode_threshold * total) {
+    safe_mode_.on = false;
+    spdlog::info("namenode {}: leaving safe mode ({} of {} blocks reported)", options_.id,
+                 reported, total);
+  }
+}
+
+SafeModeState Namenode::GetSafeMode() {
+  std::unique_lock<std::shared_mutex> w(mu_);
+  CheckSafeMode();
+  return safe_mode_;
+}
+
+Status Namenode::SetSafeMode(bool on) {
+  if (!IsLeader()) return Unavailable("not the leader");
+  std::unique_lock<std::shared_mutex> w(mu_);
+  safe_mode_.on = on;
+  safe_mode_.manual = on;
+  spdlog::warn("namenode {}: safe mode {} by an operator", options_.id, on ? "entered" : "left");
+  return Status::Ok();
+}
+
+Status Namenode::ReadBarrier() {
+  std::promise<Status> p;
+  auto f = p.get_future();
+  node_->ReadBarrier([&p](Status s) { p.set_value(s); });
+  return f.get();
+}
+
+void Namenode::ReadBarrierAsync(std::function<void(Status)> done) {
+  node_->ReadBarrier(std::move(done));
+}
+
+Result<std::pair<std::string, uint64_t>> Namenode::Digest() {
+  std::string path = options_.dir + "/digest-" + RandomId();
+  uint64_t index = 0;
+  {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    index = last_applied_;
+    RETURN_IF_ERROR(ns_.SaveImage(path, index, retry_cache_.Save()));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::remove(path.c_str());
+  std::string data = buf.str();
+  // Two CRC32Cs (of the image and of it reversed) make a 64-bit digest: enough to tell
+  // replicas apart in tests and by operators.
+  std::string rev(data.rbegin(), data.rend());
+  char hex[32];
+  snprintf(hex, sizeof hex, "%08x%08x", Crc32c(data.data(), data.size()),
+           Crc32c(rev.data(), rev.size()));
+  return std::make_pair(std::string(hex), index);
 }
 
 void Namenode::RenewLease(const std::string& client) {
@@ -141,7 +241,7 @@ Result<OpResult> Namenode::Submit(proto::Op op) {
     std::shared_lock<std::shared_mutex> r(mu_);
     if (auto cached = retry_cache_.Get(op.client_id(), op.call_id())) return *cached;
   }
-  auto applied = log_->Propose(op.SerializeAsString()).get();
+  auto applied = node_->Propose(op.SerializeAsString()).get();
   if (!applied.ok()) return applied.status();
   std::shared_lock<std::shared_mutex> r(mu_);
   auto result = retry_cache_.Get(op.client_id(), op.call_id());
@@ -169,18 +269,20 @@ void Namenode::Apply(uint64_t index, const std::string& entry) {
   }
   OpResult r = ns_.Apply(op);
   if (!r.removed_blocks.empty()) blocks_->RemoveBlocks(r.removed_blocks);
-  retry_cache_.Put(op.client_id(), op.call_id(), r);
+  retry_cache_.Put(op.client_id(), op.call_id(), op.time_ms(), r);
 }
 
 Result<uint64_t> Namenode::SaveSnapshot(const std::string& path) {
   std::shared_lock<std::shared_mutex> r(mu_);
-  RETURN_IF_ERROR(ns_.SaveImage(path, last_applied_));
+  RETURN_IF_ERROR(ns_.SaveImage(path, last_applied_, retry_cache_.Save()));
   return last_applied_;
 }
 
 Result<uint64_t> Namenode::RestoreSnapshot(const std::string& path) {
   std::unique_lock<std::shared_mutex> w(mu_);
-  ASSIGN_OR_RETURN(uint64_t index, ns_.LoadImage(path));
+  std::vector<std::string> extra;
+  ASSIGN_OR_RETURN(uint64_t index, ns_.LoadImage(path, &extra));
+  RETURN_IF_ERROR(retry_cache_.Load(extra));
   last_applied_ = index;
   return index;
 }

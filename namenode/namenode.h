@@ -1,5 +1,10 @@
-// The namenode daemon: the namespace (a state machine made durable by a ReplicatedLog),
-// the block map, the datanode manager, and the gRPC services over them.
+// The namenode daemon: one replica of the namenode group. The namespace is a state
+// machine replicated by Raft (namenode/raft/node.h); the block map and the datanode
+// manager are soft state every replica builds from datanode reports. The leader serves
+// clients (writes through the log, reads after a ReadIndex barrier) and makes the
+// replication, deletion and lease decisions; followers answer clients with Unavailable.
+// A new leader starts in safe mode (no replication or deletion decisions) until enough
+// blocks have a reported replica.
 //
 // Locking: one reader-writer lock guards the namespace, the block map and the datanode
 // manager (like HDFS's namesystem lock). Queries hold it shared; Apply, heartbeats and
@@ -23,18 +28,22 @@
 #include "namenode/block_manager.h"
 #include "namenode/datanode_manager.h"
 #include "namenode/namespace.h"
-#include "namenode/replicated_log.h"
+#include "namenode/raft/node.h"
 #include "namenode/retry_cache.h"
 
 namespace dfs {
 
 struct NamenodeOptions {
-  std::string dir;                      // edit log and checkpoint image
+  std::string dir;                      // Raft log and snapshots (formatted: see main.cc)
+  uint64_t id = 1;                      // this replica's id in the namenode group
+  std::string raft_address;             // joining a group only: where Raft listens
+  int raft_tick_ms = 100;               // election timeout is 10 ticks
   std::string address = "127.0.0.1:0";  // gRPC listen address
   int64_t dead_interval_ms = 30'000;    // a datanode silent this long is dead
   uint64_t default_block_size = 128ull << 20;
   uint32_t default_replication = 3;
-  uint64_t checkpoint_every = 100'000;  // log entries between checkpoints
+  uint64_t checkpoint_every = 100'000;  // log entries between snapshots
+  double safe_mode_threshold = 0.999;   // share of blocks with a replica to leave safe mode
   int64_t lease_limit_ms = 60'000;      // a writer silent this long loses its files' leases
   std::string topology_file;            // "host /rack" lines; empty: one rack
 };
@@ -47,6 +56,13 @@ struct NamenodeState {
   const NamenodeOptions& options;
 };
 
+struct SafeModeState {
+  bool on = false;
+  bool manual = false;  // entered by an operator; only an operator leaves it
+  uint64_t blocks_total = 0;
+  uint64_t blocks_reported = 0;
+};
+
 class Namenode : public StateMachine {
  public:
   Namenode(NamenodeOptions options, const Clock* clock);
@@ -57,13 +73,32 @@ class Namenode : public StateMachine {
   void Shutdown();
   void Wait();
 
-  // Makes op durable and applies it; returns what Apply produced (op's own refusal is in
-  // the result's status). A retried (client id, call id) returns the first result.
+  // Makes op durable on a quorum and applies it; returns what Apply produced (op's own
+  // refusal is in the result's status). A retried (client id, call id) returns the first
+  // result. Unavailable on a replica that is not the leader.
   Result<OpResult> Submit(proto::Op op);
+  // Waits until this replica reflects every write committed before the call (ReadIndex).
+  // Unavailable if it is not the leader.
+  Status ReadBarrier();
+  // The same without blocking: done runs once the barrier is passed (or failed).
+  void ReadBarrierAsync(std::function<void(Status)> done);
+  bool IsLeader() { return leader_term_ != 0; }
+  uint64_t leader_term() { return leader_term_; }
+  raft::Node& raft() { return *node_; }
+
+  SafeModeState GetSafeMode();
+  // REQUIRES: the lock (WithReadLock or WithWriteLock) is held.
+  bool InSafeModeLocked() const { return safe_mode_.on; }
+  // Operator: enter (manual) or leave safe mode. Leader only.
+  Status SetSafeMode(bool on);
+  // Hex digest of the namespace and the applied index it was taken at; replicas that
+  // applied the same entries have the same digest.
+  Result<std::pair<std::string, uint64_t>> Digest();
 
   void WithReadLock(const std::function<void(const NamenodeState&)>& fn);
   void WithWriteLock(const std::function<void(const NamenodeState&)>& fn);
   const Clock* clock() const { return clock_; }
+  const NamenodeOptions& options() const { return options_; }
   // A client holding leases is alive (any write call or RenewLease).
   void RenewLease(const std::string& client);
 
@@ -74,6 +109,9 @@ class Namenode : public StateMachine {
 
  private:
   void MonitorLoop();
+  void OnLeadership(bool leader, uint64_t term);
+  // Leaves automatic safe mode once enough blocks have a live replica. REQUIRES: mu_.
+  void CheckSafeMode();
   // Closes the files of writers whose lease expired (see RecoverLeaseOp).
   void RecoverExpiredLeases();
 
@@ -83,10 +121,12 @@ class Namenode : public StateMachine {
   Namespace ns_;
   std::unique_ptr<DatanodeManager> datanodes_;
   std::unique_ptr<BlockManager> blocks_;
-  RetryCache retry_cache_{200'000};
+  RetryCache retry_cache_{200'000, 10 * 60'000};  // ten minutes
   uint64_t last_applied_ = 0;
 
-  std::unique_ptr<ReplicatedLog> log_;
+  std::unique_ptr<raft::Node> node_;
+  std::atomic<uint64_t> leader_term_{0};  // the term this replica leads in, 0 if none
+  SafeModeState safe_mode_;               // guarded by mu_
   std::string internal_client_id_;
   std::atomic<uint64_t> next_internal_call_{1};
   std::unique_ptr<grpc::Service> client_service_;

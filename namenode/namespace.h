@@ -80,6 +80,8 @@ class Namespace {
   uint64_t FileOfBlock(uint64_t block_id) const;
   const Inode* GetInode(uint64_t id) const;
   const proto::Block* GetBlock(uint64_t block_id) const;
+  // Block ids below this have been allocated (and some since deleted).
+  uint64_t next_block_id() const { return next_block_id_; }
   uint64_t file_count() const { return files_; }
   uint64_t directory_count() const { return inodes_.size() - files_; }
   uint64_t block_count() const { return block_to_file_.size(); }
@@ -90,9 +92,11 @@ class Namespace {
   void ForEachFile(const std::function<void(const Inode&)>& fn) const;
 
   // Checkpoint image (proto/namespace.proto): writes or reads the whole state.
-  Status SaveImage(const std::string& path, uint64_t last_applied_index) const;
+  // `extra` records are stored after the namespace and handed back by LoadImage.
+  Status SaveImage(const std::string& path, uint64_t last_applied_index,
+                   const std::vector<std::string>& extra = {}) const;
   // Replaces the state with the image; returns its last applied index.
-  Result<uint64_t> LoadImage(const std::string& path);
+  Result<uint64_t> LoadImage(const std::string& path, std::vector<std::string>* extra = nullptr);
 
   std::string PathOf(uint64_t inode_id) const;
   proto::FileStatus StatusOf(const Inode& inode, const std::string& path) const;

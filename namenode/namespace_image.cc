@@ -9,7 +9,8 @@
 
 namespace dfs {
 
-Status Namespace::SaveImage(const std::string& path, uint64_t last_applied_index) const {
+Status Namespace::SaveImage(const std::string& path, uint64_t last_applied_index,
+                            const std::vector<std::string>& extra) const {
   std::string tmp = path + ".tmp";
   std::filesystem::remove(tmp);
   ASSIGN_OR_RETURN(RecordWriter * raw, RecordWriter::Open(tmp));
@@ -20,6 +21,7 @@ Status Namespace::SaveImage(const std::string& path, uint64_t last_applied_index
   h.set_next_block_id(next_block_id_);
   h.set_next_generation_stamp(next_generation_stamp_);
   h.set_inode_count(inodes_.size());
+  h.set_extra_count(extra.size());
   w->Append(h.SerializeAsString());
   // Breadth-first, so every parent is written before its children.
   std::deque<uint64_t> todo = {kRootInodeId};
@@ -44,6 +46,10 @@ Status Namespace::SaveImage(const std::string& path, uint64_t last_applied_index
     for (const auto& [name, child] : i.children) todo.push_back(child);
     if (w->size() > (8 << 20)) RETURN_IF_ERROR(w->Flush());
   }
+  for (const auto& rec : extra) {
+    w->Append(rec);
+    if (w->size() > (8 << 20)) RETURN_IF_ERROR(w->Flush());
+  }
   RETURN_IF_ERROR(w->Sync());
   w.reset();
   std::error_code ec;
@@ -52,7 +58,7 @@ Status Namespace::SaveImage(const std::string& path, uint64_t last_applied_index
   return Status::Ok();
 }
 
-Result<uint64_t> Namespace::LoadImage(const std::string& path) {
+Result<uint64_t> Namespace::LoadImage(const std::string& path, std::vector<std::string>* extra) {
   ASSIGN_OR_RETURN(RecordReader * raw, RecordReader::Open(path));
   std::unique_ptr<RecordReader> r(raw);
   std::string rec;
@@ -92,6 +98,14 @@ Result<uint64_t> Namespace::LoadImage(const std::string& path) {
       p->second.children[i.name] = i.id;
     }
   }
+  std::vector<std::string> extras;
+  for (uint64_t n = 0; n < h.extra_count(); ++n) {
+    if (!r->Next(&rec).ok()) {
+      return DataLoss("image " + path + " is truncated at extra record " + std::to_string(n));
+    }
+    extras.push_back(std::move(rec));
+  }
+  if (extra) *extra = std::move(extras);
   fresh.next_inode_id_ = h.next_inode_id();
   fresh.next_block_id_ = h.next_block_id();
   fresh.next_generation_stamp_ = h.next_generation_stamp();

@@ -73,17 +73,24 @@ Status Node::Start(StateMachine* sm) {
     if (e.type != EntryType::kConfChange) continue;
     if (auto r = DecodeConfChange(e.data); r.ok()) addresses_ = r->result.addresses;
   }
+  address_ = options_.address;
+  if (address_.empty() && addresses_.count(options_.id)) address_ = addresses_[options_.id];
+  if (address_.empty()) {
+    return FailedPrecondition("namenode " + std::to_string(options_.id) +
+                              " is not a member of the group in " + options_.dir +
+                              "; give its Raft address to join a group");
+  }
   ASSIGN_OR_RETURN(core_, RaftCore::Create(cfg, std::move(st)));
 
-  transport_ = std::make_unique<Transport>(options_.id, options_.address, options_.dir,
+  transport_ = std::make_unique<Transport>(options_.id, address_, options_.dir,
                                            static_cast<TransportHandler*>(this));
   transport_->SetAddresses(addresses_);
   grpc::ServerBuilder builder;
   int port = 0;
-  ConfigureServer(builder, options_.address, &port);
+  ConfigureServer(builder, address_, &port);
   builder.RegisterService(transport_->service());
   server_ = builder.BuildAndStart();
-  if (!server_ || port == 0) return Unavailable("raft: cannot listen on " + options_.address);
+  if (!server_ || port == 0) return Unavailable("raft: cannot listen on " + address_);
   {
     std::lock_guard<std::mutex> l(mu_);
     status_.id = options_.id;
@@ -92,7 +99,7 @@ Status Node::Start(StateMachine* sm) {
   applier_ = std::thread([this] { ApplyLoop(); });
   loop_ = std::thread([this] { Loop(); });
   spdlog::info("raft node {} listening on {} (term {}, {} entries after snapshot {})", options_.id,
-               options_.address, core_->term(), core_->log().LastIndex() - snapshot_index_,
+               address_, core_->term(), core_->log().LastIndex() - snapshot_index_,
                snapshot_index_);
   return Status::Ok();
 }

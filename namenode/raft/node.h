@@ -41,14 +41,16 @@
 #include "namenode/raft/core.h"
 #include "namenode/raft/disk_storage.h"
 #include "namenode/raft/transport.h"
-#include "namenode/replicated_log.h"
+#include "namenode/raft/state_machine.h"
 
 namespace dfs::raft {
 
 struct NodeOptions {
   NodeId id = 0;
   std::string dir;      // log, hard state and snapshots
-  std::string address;  // where the transport listens, host:port (as in the membership)
+  // Where the transport listens, host:port. Empty: this node's address in the
+  // membership (a node joining a group must give it).
+  std::string address;
   int tick_ms = 100;
   int election_ticks = 10;          // election timeout, in ticks
   uint64_t snapshot_every = 100'000;  // applied entries between snapshots
@@ -73,7 +75,7 @@ struct NodeStatus {
   std::vector<MemberStatus> members;
 };
 
-class Node : public ReplicatedLog, private TransportHandler {
+class Node : private TransportHandler {
  public:
   // Writes the initial state of a new group (members: id -> transport address) into
   // dir. FailedPrecondition if dir already holds a Raft state.
@@ -82,10 +84,12 @@ class Node : public ReplicatedLog, private TransportHandler {
   explicit Node(NodeOptions options);
   ~Node() override;
 
-  // ReplicatedLog.
-  Status Start(StateMachine* sm) override;
-  std::future<Result<uint64_t>> Propose(std::string entry) override;
-  void Stop() override;
+  // Recovers the state machine (snapshot, then the log after it, applied as the group
+  // commits it) and starts taking part in the group. DataLoss if the log is damaged.
+  Status Start(StateMachine* sm);
+  // Appends entry; resolves with its index once it is committed and applied here.
+  std::future<Result<uint64_t>> Propose(std::string entry);
+  void Stop();
 
   // Calls done(Ok) once this node's state machine reflects every entry committed
   // before the call (ReadIndex), or done(Unavailable) if this node is not the leader
@@ -108,6 +112,7 @@ class Node : public ReplicatedLog, private TransportHandler {
 
   NodeStatus status();
   bool IsLeader();
+  NodeId id() const { return options_.id; }
   // Test hook: cuts this node off from every other (see Transport::SetCut).
   void SetCut(bool cut) { transport_->SetCut(cut); }
 
@@ -149,6 +154,7 @@ class Node : public ReplicatedLog, private TransportHandler {
   Status Fail(const Status& s);
 
   const NodeOptions options_;
+  std::string address_;  // where the transport listens
   StateMachine* sm_ = nullptr;
   std::function<void(bool, uint64_t)> listener_;
   std::unique_ptr<DiskStorage> storage_;  // loop thread

@@ -1,6 +1,5 @@
-// The seam between the namespace and the log it is made durable by. LocalLog keeps the
-// log on this machine's disk (one namenode); the Raft node keeps it on a quorum of
-// namenodes. Both drive a StateMachine the same way.
+// What a Raft node (node.h) drives: the application's deterministic state machine. The
+// namenode's namespace is one; the node's tests use a small one of their own.
 #pragma once
 
 #include <cstdint>
@@ -21,19 +20,6 @@ class StateMachine {
   virtual Result<uint64_t> SaveSnapshot(const std::string& path) = 0;
   // Replaces the state with a snapshot; returns its last applied index.
   virtual Result<uint64_t> RestoreSnapshot(const std::string& path) = 0;
-};
-
-// Thread-safe.
-class ReplicatedLog {
- public:
-  virtual ~ReplicatedLog() = default;
-  // Recovers the state machine from disk (snapshot, then the log after it) and starts
-  // accepting proposals. Stops with DataLoss if committed entries are unreadable.
-  virtual Status Start(StateMachine* sm) = 0;
-  // Appends entry; the future resolves with its index once it is durable and applied,
-  // or with an error (Unavailable: not the leader; Internal: the disk failed).
-  virtual std::future<Result<uint64_t>> Propose(std::string entry) = 0;
-  virtual void Stop() = 0;
 };
 
 }  // namespace dfs

@@ -1,5 +1,7 @@
 #include "tests/cluster/mini_cluster.h"
 
+#include "common/rpc.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -46,32 +48,77 @@ Result<std::unique_ptr<MiniCluster>> MiniCluster::Start(MiniClusterOptions optio
   if (!mkdtemp(tmpl)) return ErrnoStatus("mkdtemp", errno);
   c->dir_ = tmpl;
   fs::create_directories(c->dir_ + "/logs");
-  c->namenode_port_ = FreePort();
-  RETURN_IF_ERROR(c->StartNamenode());
+  std::string peers;
+  for (int i = 0; i < options.namenodes; ++i) {
+    c->namenode_ports_.push_back(FreePort());
+    c->raft_ports_.push_back(FreePort());
+    c->namenode_pids_.push_back(-1);
+    peers += (i ? "," : "") + std::to_string(i + 1) + "=127.0.0.1:" +
+             std::to_string(c->raft_ports_.back());
+  }
+  for (int i = 0; i < options.namenodes; ++i) {
+    std::string out;
+    int rc = c->Run("namenode", {"--format", "--dir", c->dir_ + "/namenode" + std::to_string(i),
+                                 "--id", std::to_string(i + 1), "--peers", peers},
+                    &out);
+    if (rc != 0) return Internal("namenode --format failed: " + out);
+  }
+  for (int i = 0; i < options.namenodes; ++i) RETURN_IF_ERROR(c->StartNamenode(i));
+  if (c->WaitForLeader(20'000) < 0) return DeadlineExceeded("no namenode leader elected");
   c->datanode_pids_.assign(static_cast<size_t>(options.datanodes), -1);
   c->datanode_ports_.assign(static_cast<size_t>(options.datanodes), 0);
   for (int i = 0; i < options.datanodes; ++i) RETURN_IF_ERROR(c->StartDatanode(i));
   RETURN_IF_ERROR(c->WaitForLiveDatanodes(options.datanodes));
-  std::ofstream(c->client_conf_path()) << "namenode = " << c->namenode_address() << "\n";
+  std::ofstream(c->client_conf_path()) << "namenodes = " << c->namenode_address() << "\n";
   return c;
 }
 
 MiniCluster::~MiniCluster() {
   for (int i = 0; i < datanode_count(); ++i) StopDatanode(i);
-  StopNamenode();
+  for (int i = 0; i < namenode_count(); ++i) StopNamenode(i);
   if (!options_.keep_dir && !getenv("DFS_TEST_KEEP") && !dir_.empty()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
 }
 
+std::string MiniCluster::namenode_address(int i) const {
+  return "127.0.0.1:" + std::to_string(namenode_ports_[static_cast<size_t>(i)]);
+}
+
 std::string MiniCluster::namenode_address() const {
-  return "127.0.0.1:" + std::to_string(namenode_port_);
+  std::string all;
+  for (int i = 0; i < namenode_count(); ++i) all += (i ? "," : "") + namenode_address(i);
+  return all;
+}
+
+int MiniCluster::WaitForLeader(int64_t timeout_ms) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < namenode_count(); ++i) {
+      if (namenode_pids_[static_cast<size_t>(i)] <= 0) continue;
+      auto stub = proto::ClientProtocol::NewStub(MakeChannel(namenode_address(i)));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+      proto::GetNamenodeStatusRequest req;
+      proto::GetNamenodeStatusResponse resp;
+      proto::SafeModeRequest sreq;
+      proto::SafeModeResponse sresp;
+      // Leads and has caught up (SafeMode is answered by an up-to-date leader only).
+      if (stub->GetNamenodeStatus(&ctx, req, &resp).ok() && resp.role() == "leader") {
+        grpc::ClientContext ctx2;
+        ctx2.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+        if (stub->SafeMode(&ctx2, sreq, &sresp).ok()) return i;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
 }
 
 Config MiniCluster::client_config() const {
   Config c;
-  c.Set("namenode", namenode_address());
+  c.Set("namenodes", namenode_address());
   return c;
 }
 
@@ -116,30 +163,43 @@ void MiniCluster::StopProcess(pid_t* pid, bool graceful) {
   *pid = -1;
 }
 
-Status MiniCluster::StartNamenode() {
-  if (namenode_pid_ > 0) return Status::Ok();
-  namenode_pid_ = StartProcess("namenode",
-                        {"--dir", dir_ + "/namenode", "--address", namenode_address(),
+Status MiniCluster::StartNamenode(int i) {
+  pid_t& pid = namenode_pids_[static_cast<size_t>(i)];
+  if (pid > 0) return Status::Ok();
+  std::string log = "namenode" + std::to_string(i) + ".log";
+  pid = StartProcess("namenode",
+                        {"--dir", dir_ + "/namenode" + std::to_string(i), "--id",
+                         std::to_string(i + 1), "--address", namenode_address(i),
+                         "--raft-tick-ms", "50",
                          "--block-size", options_.block_size, "--replication",
                          std::to_string(options_.replication), "--dead-interval-ms",
                          std::to_string(options_.dead_interval_ms), "--checkpoint-every",
                          std::to_string(options_.checkpoint_every), "--lease-limit-ms",
                          std::to_string(options_.lease_limit_ms)},
-                        "namenode.log");
-  auto fs = Connect();
+                        log);
+  auto stub = proto::ClientProtocol::NewStub(MakeChannel(namenode_address(i)));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(namenode_pid_, nullptr, WNOHANG) == namenode_pid_) {
-      namenode_pid_ = -1;
-      return Internal("namenode exited at start; see " + dir_ + "/logs/namenode.log");
+    if (waitpid(pid, nullptr, WNOHANG) == pid) {
+      pid = -1;
+      return Internal("namenode exited at start; see " + dir_ + "/logs/" + log);
     }
-    if (fs->GetStats().ok()) return Status::Ok();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    proto::GetNamenodeStatusRequest req;
+    proto::GetNamenodeStatusResponse resp;
+    if (stub->GetNamenodeStatus(&ctx, req, &resp).ok()) {
+      if (namenode_count() > 1 || WaitForLeader(20'000) >= 0) return Status::Ok();
+      return DeadlineExceeded("namenode did not become leader; see " + dir_ + "/logs/" + log);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return DeadlineExceeded("namenode did not start; see " + dir_ + "/logs/namenode.log");
+  return DeadlineExceeded("namenode did not start; see " + dir_ + "/logs/" + log);
 }
 
-void MiniCluster::StopNamenode(bool graceful) { StopProcess(&namenode_pid_, graceful); }
+void MiniCluster::StopNamenode(int i, bool graceful) {
+  StopProcess(&namenode_pids_[static_cast<size_t>(i)], graceful);
+}
 
 std::string MiniCluster::datanode_data_dir(int i) const {
   return dir_ + "/datanode" + std::to_string(i);
@@ -152,7 +212,7 @@ Status MiniCluster::StartDatanode(int i) {
   if (datanode_ports_[idx] == 0) datanode_ports_[idx] = FreePort();
   datanode_pids_[idx] =
       StartProcess("datanode",
-            {"--data-dir", datanode_data_dir(i), "--namenode", namenode_address(), "--port",
+            {"--data-dir", datanode_data_dir(i), "--namenodes", namenode_address(), "--port",
              std::to_string(datanode_ports_[idx]), "--heartbeat-interval-ms",
              std::to_string(options_.heartbeat_interval_ms), "--scan-period-ms",
              std::to_string(options_.scan_period_ms), "--scan-rate", "512M"},

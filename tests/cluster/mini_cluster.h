@@ -19,6 +19,7 @@
 namespace dfs {
 
 struct MiniClusterOptions {
+  int namenodes = 1;  // replicas of the namenode group
   int datanodes = 4;
   std::string block_size = "4M";
   int replication = 3;
@@ -35,17 +36,27 @@ class MiniCluster {
   static Result<std::unique_ptr<MiniCluster>> Start(MiniClusterOptions options = {});
   ~MiniCluster();
 
-  // A client configuration pointing at the namenode, and a client connected with it.
+  // A client configuration listing the namenodes, and a client connected with it.
   Config client_config() const;
   std::unique_ptr<FileSystem> Connect() const;
   // Path of a client.conf file for the dfs binary.
   std::string client_conf_path() const { return dir_ + "/client.conf"; }
   const std::string& dir() const { return dir_; }
+  // Every namenode's client address, comma-separated (as in client.conf), or one.
   std::string namenode_address() const;
+  std::string namenode_address(int i) const;
+  int namenode_count() const { return static_cast<int>(namenode_pids_.size()); }
 
-  Status StartNamenode();
+  // Starts namenode i (again) and waits until it answers; with one namenode, until it
+  // serves as leader.
+  Status StartNamenode(int i = 0);
   // SIGKILL (no chance to flush anything) unless graceful.
-  void StopNamenode(bool graceful = false);
+  void StopNamenode(int i = 0, bool graceful = false);
+  bool namenode_running(int i) const { return namenode_pids_[static_cast<size_t>(i)] > 0; }
+  pid_t namenode_pid(int i) const { return namenode_pids_[static_cast<size_t>(i)]; }
+  // The index of the namenode that leads (asking each running one), or -1 if none
+  // within timeout_ms.
+  int WaitForLeader(int64_t timeout_ms = 10'000) const;
   Status StartDatanode(int i);
   void StopDatanode(int i, bool graceful = false);
   std::string datanode_data_dir(int i) const;
@@ -68,8 +79,9 @@ class MiniCluster {
 
   MiniClusterOptions options_;
   std::string dir_;
-  uint16_t namenode_port_ = 0;
-  pid_t namenode_pid_ = -1;
+  std::vector<uint16_t> namenode_ports_;
+  std::vector<uint16_t> raft_ports_;
+  std::vector<pid_t> namenode_pids_;
   std::vector<pid_t> datanode_pids_;
   std::vector<uint16_t> datanode_ports_;
 };

@@ -87,6 +87,11 @@ TEST(ConfigTest, ClientConfigRequiresANamenodeLine) {
   auto good = LoadClientConfig(dir.Join("good.conf"));
   ASSERT_OK(good);
   EXPECT_EQ(good->GetString("namenode"), "host:9000");
+  EXPECT_EQ(good->GetString("namenodes"), "host:9000");
+  WriteWholeFile(dir.Join("group.conf"), "namenodes = h1:9000,h2:9000\n");
+  auto group = LoadClientConfig(dir.Join("group.conf"));
+  ASSERT_OK(group);
+  EXPECT_EQ(group->GetString("namenodes"), "h1:9000,h2:9000");
   EXPECT_CODE(LoadClientConfig(dir.Join("bad.conf")), kInvalidArgument);
   EXPECT_CODE(LoadClientConfig(dir.Join("absent.conf")), kNotFound);
 }
