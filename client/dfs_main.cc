@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "client/dfs_admin.h"
 #include "client/errno_map.h"
 #include "client/file_system.h"
 #include "client/input_stream.h"
@@ -465,6 +466,15 @@ int main(int argc, char** argv) {
   auto* admin = app.add_subcommand("admin", "cluster administration");
   admin->require_subcommand(1);
   auto* report = admin->add_subcommand("report", "capacity, block health and every datanode");
+  auto* nn = admin->add_subcommand(
+      "namenode", "the namenode group: status | add ID RAFT_HOST:PORT | remove ID | transfer ID");
+  std::string action;
+  std::vector<std::string> action_args;
+  nn->add_option("action", action, "status, add, remove or transfer")->required();
+  nn->add_option("args", action_args, "namenode id (and, for add, its Raft address)");
+  auto* safemode = admin->add_subcommand(
+      "safemode", "get | enter | leave | wait: no replication or deletion decisions while on");
+  safemode->add_option("action", action, "get, enter, leave or wait")->required();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -554,6 +564,10 @@ int main(int argc, char** argv) {
     rc = Fsck(paths.empty() ? "/" : paths[0], fsck_files, fsck_blocks, fsck_locations);
   } else if (*report) {
     rc = AdminReport();
+  } else if (*nn) {
+    rc = AdminNamenode(g_fs.get(), action, action_args);
+  } else if (*safemode) {
+    rc = AdminSafemode(g_fs.get(), action);
   }
   return rc;
 }
