@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "client/file_system.h"
 #include "common/status.h"
 #include "mapreduce/records.h"
 #include "proto/mapreduce.pb.h"
@@ -43,13 +44,17 @@ class Context {
   // A job parameter (mr submit --param name=value), or def.
   std::string Param(const std::string& name, const std::string& def = "") const;
   const mrpb::TaskAssignment& task() const { return *task_; }
+  // The cluster's file system, for side data (a partitioner's cut points, a lookup table).
+  FileSystem* fs() const { return fs_; }
 
  protected:
-  Context(const mrpb::TaskAssignment* task, std::map<std::string, int64_t>* counters)
-      : task_(task), counters_(counters) {}
+  Context(const mrpb::TaskAssignment* task, std::map<std::string, int64_t>* counters,
+          FileSystem* fs)
+      : task_(task), counters_(counters), fs_(fs) {}
 
  private:
   const mrpb::TaskAssignment* task_;
+  FileSystem* fs_;
   std::map<std::string, int64_t>* counters_;
 };
 

@@ -6,6 +6,7 @@
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "mapreduce/jobmaster_service.h"
+#include "mapreduce/task_names.h"
 
 int main(int argc, char** argv) {
   std::string address = "127.0.0.1:9890", conf_path, namenode, log_level = "info";
@@ -14,7 +15,8 @@ int main(int argc, char** argv) {
   CLI::App app{"jobmaster: schedules MapReduce jobs on the mr-workers"};
   app.add_option("--address", address, "listen address host:port")->capture_default_str();
   app.add_option("--conf", conf_path, "client configuration naming the namenode");
-  app.add_option("--namenode", namenode, "namenode host:port (default: from --conf)");
+  app.add_option("--namenodes,--namenode", namenode,
+                 "namenode host:port[,host:port...] (default: from --conf)");
   app.add_option("--worker-timeout-ms", o.worker_timeout_ms,
                  "a worker silent this long is lost and its tasks run elsewhere")
       ->capture_default_str();
@@ -35,11 +37,9 @@ int main(int argc, char** argv) {
       fprintf(stderr, "jobmaster: %s\n", conf.status().message().c_str());
       return 2;
     }
-    namenode = conf->GetString("namenode");
+    namenode = dfs::mr::NamenodesOf(*conf);
   }
-  dfs::Config conf;
-  conf.Set("namenode", namenode);
-  auto fs = dfs::FileSystem::Connect(conf);
+  auto fs = dfs::FileSystem::Connect(dfs::mr::NamenodeConfig(namenode));
   if (!fs.ok()) {
     fprintf(stderr, "jobmaster: %s\n", fs.status().message().c_str());
     return 2;

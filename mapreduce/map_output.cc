@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -78,11 +79,26 @@ Status MapOutputBuffer::Add(uint32_t partition, std::string_view key, std::strin
   return Status::Ok();
 }
 
-Status MapOutputBuffer::WriteRun(int fd, SortedRecords* in, uint64_t* written) {
+Result<std::string> DecompressSegment(std::string_view frame) {
+  if (frame.empty()) return std::string();
+  unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 36)) {
+    return DataLoss("map output segment is not a zstd frame");
+  }
+  std::string out(size, '\0');
+  size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n) || n != size) {
+    return DataLoss(std::string("corrupt compressed map output: ") + ZSTD_getErrorName(n));
+  }
+  return out;
+}
+
+Status MapOutputBuffer::WriteRun(int fd, SortedRecords* in, uint64_t* written, bool final) {
   std::string out;
   Status st;
+  bool compress = final && o_.compress;
   auto flush = [&]() {
-    if (st.ok() && out.size() >= (1 << 20)) {
+    if (!compress && st.ok() && out.size() >= (1 << 20)) {
       st = WriteAll(fd, out);
       *written += out.size();
       out.clear();
@@ -104,12 +120,20 @@ Status MapOutputBuffer::WriteRun(int fd, SortedRecords* in, uint64_t* written) {
     }
   }
   RETURN_IF_ERROR(st);
+  if (compress && !out.empty()) {
+    std::string z(ZSTD_compressBound(out.size()), '\0');
+    size_t n = ZSTD_compress(z.data(), z.size(), out.data(), out.size(), 1);
+    if (ZSTD_isError(n)) return Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
+    z.resize(n);
+    out.swap(z);
+  }
   RETURN_IF_ERROR(WriteAll(fd, out));
   *written += out.size();
   return Status::Ok();
 }
 
-Status MapOutputBuffer::SortAndWrite(const std::string& path, std::vector<uint64_t>* offsets) {
+Status MapOutputBuffer::SortAndWrite(const std::string& path, std::vector<uint64_t>* offsets,
+                                     bool final) {
   const char* arena = arena_.data();
   std::sort(entries_.begin(), entries_.end(), [arena](const Entry& a, const Entry& b) {
     if (a.partition != b.partition) return a.partition < b.partition;
@@ -134,7 +158,7 @@ Status MapOutputBuffer::SortAndWrite(const std::string& path, std::vector<uint64
     while (j < entries_.size() && entries_[j].partition == p) ++j;
     if (j > i) {
       BufferRun run(arena_, &entries_[i], &entries_[0] + j, sizeof(Entry), get);
-      st = WriteRun(fd, &run, &written);
+      st = WriteRun(fd, &run, &written, final);
     }
     i = j;
   }
@@ -149,7 +173,7 @@ Status MapOutputBuffer::SpillBuffer() {
   Spill s;
   s.path = o_.spill_dir + "/spill" + std::to_string(spills_.size());
   uint64_t before = output_records_;
-  RETURN_IF_ERROR(SortAndWrite(s.path, &s.offsets));
+  RETURN_IF_ERROR(SortAndWrite(s.path, &s.offsets, false));
   // Spilled records are counted when the merge writes them out.
   output_records_ = before;
   spills_.push_back(std::move(s));
@@ -162,7 +186,7 @@ Status MapOutputBuffer::Finish(const std::string& path) {
   std::vector<uint64_t> offsets;
   output_records_ = 0;
   if (spills_.empty()) {
-    RETURN_IF_ERROR(SortAndWrite(tmp, &offsets));
+    RETURN_IF_ERROR(SortAndWrite(tmp, &offsets, true));
   } else {
     if (!entries_.empty()) RETURN_IF_ERROR(SpillBuffer());
     std::vector<int> fds;
@@ -186,7 +210,7 @@ Status MapOutputBuffer::Finish(const std::string& path) {
         runs.push_back(std::make_unique<RecordReader>(fds[i], off[p], off[p + 1] - off[p]));
       }
       MergeIterator merged(std::move(runs));
-      st = WriteRun(out, &merged, &written);
+      st = WriteRun(out, &merged, &written, true);
     }
     offsets[o_.partitions] = written;
     if (out >= 0) ::close(out);

@@ -2,7 +2,8 @@
 // in-memory buffer; when it is full, sorts it by (partition, key), runs the combiner over
 // each partition and spills it to a file. Finish merges the spills (combining again) into
 // one output file per map plus its index (see records.h), written under temporary names
-// and renamed into place.
+// and renamed into place. With `compress`, each partition's segment in the final file is
+// one zstd frame (DecompressSegment undoes it); spills stay uncompressed.
 // Not thread-safe: one map task's thread uses it.
 #pragma once
 
@@ -26,6 +27,7 @@ struct MapOutputOptions {
   uint64_t buffer_bytes = 64 << 20;
   std::string spill_dir;   // scratch directory for spill files
   CombineFn combiner;      // optional
+  bool compress = false;   // each partition of the final output is one zstd frame
 };
 
 class MapOutputBuffer {
@@ -53,10 +55,10 @@ class MapOutputBuffer {
     std::vector<uint64_t> offsets;  // partitions + 1
   };
   // Sorts the buffer and writes it, partition by partition, to path.
-  Status SortAndWrite(const std::string& path, std::vector<uint64_t>* offsets);
+  Status SortAndWrite(const std::string& path, std::vector<uint64_t>* offsets, bool final);
   Status SpillBuffer();
   // Writes one partition's sorted records through the combiner to fd.
-  Status WriteRun(int fd, SortedRecords* in, uint64_t* written);
+  Status WriteRun(int fd, SortedRecords* in, uint64_t* written, bool final);
 
   MapOutputOptions o_;
   std::string arena_;
@@ -65,6 +67,9 @@ class MapOutputBuffer {
   uint64_t output_records_ = 0;
   int spill_count_ = 0;
 };
+
+// A compressed segment (one zstd frame) back to records.
+Result<std::string> DecompressSegment(std::string_view frame);
 
 // The default partitioner: a hash of the key modulo the number of partitions.
 uint32_t HashPartition(std::string_view key, uint32_t partitions);

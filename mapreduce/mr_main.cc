@@ -133,7 +133,7 @@ struct SubmitFlags {
   std::string output, name, sort_buffer;
   uint32_t reducers = 1, max_attempts = 0;
   int64_t task_timeout_ms = 0;
-  bool wait = false;
+  bool wait = false, compress = false;
 };
 
 void AddSubmitFlags(CLI::App* cmd, SubmitFlags* f) {
@@ -147,6 +147,7 @@ void AddSubmitFlags(CLI::App* cmd, SubmitFlags* f) {
                   "kill and retry an attempt silent this long (default 600000)");
   cmd->add_option("--max-attempts", f->max_attempts, "attempts per task (default 4)");
   cmd->add_flag("--wait", f->wait, "follow the job until it ends; exit 1 if it fails");
+  cmd->add_flag("--compress", f->compress, "compress map output (zstd) for the shuffle");
 }
 
 Result<mrpb::JobSpec> SpecFrom(const SubmitFlags& f) {
@@ -157,6 +158,7 @@ Result<mrpb::JobSpec> SpecFrom(const SubmitFlags& f) {
   spec.set_name(f.name);
   spec.set_task_timeout_ms(f.task_timeout_ms);
   spec.set_max_attempts(f.max_attempts);
+  spec.set_compress_map_output(f.compress);
   if (!f.sort_buffer.empty()) {
     ASSIGN_OR_RETURN(uint64_t n, ParseSize(f.sort_buffer));
     spec.set_sort_buffer_bytes(n);

@@ -29,3 +29,19 @@ std::string TempOutputPath(const std::string& output, uint32_t reduce, uint32_t 
 }
 
 }  // namespace dfs::mr
+
+namespace dfs::mr {
+
+Config NamenodeConfig(const std::string& namenodes) {
+  Config c;
+  c.Set("namenodes", namenodes);
+  c.Set("namenode", namenodes);
+  return c;
+}
+
+std::string NamenodesOf(const Config& conf) {
+  std::string v = conf.GetString("namenodes");
+  return v.empty() ? conf.GetString("namenode") : v;
+}
+
+}  // namespace dfs::mr

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/config.h"
 #include "proto/mapreduce.pb.h"
 
 namespace dfs::mr {
@@ -25,5 +26,15 @@ std::string MapOutputName(uint32_t map, uint32_t attempt);
 std::string PartName(uint32_t reduce);
 // OUTPUT/_temporary/part-00003.attempt1
 std::string TempOutputPath(const std::string& output, uint32_t reduce, uint32_t attempt);
+
+}  // namespace dfs::mr
+
+namespace dfs::mr {
+
+// A client configuration for the namenode group at `namenodes` ("host:port[,host:port...]"),
+// under both the current key (namenodes) and the older one (namenode).
+Config NamenodeConfig(const std::string& namenodes);
+// The namenode addresses of a client configuration, under either key.
+std::string NamenodesOf(const Config& conf);
 
 }  // namespace dfs::mr

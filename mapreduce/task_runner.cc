@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -76,9 +77,9 @@ using Counters = std::map<std::string, int64_t>;
 
 class FnContext : public Context {
  public:
-  FnContext(const mrpb::TaskAssignment* t, Counters* c,
+  FnContext(const mrpb::TaskAssignment* t, Counters* c, FileSystem* fs,
             std::function<void(std::string_view, std::string_view)> emit)
-      : Context(t, c), emit_(std::move(emit)) {}
+      : Context(t, c, fs), emit_(std::move(emit)) {}
   void Emit(std::string_view k, std::string_view v) override { emit_(k, v); }
 
  private:
@@ -104,11 +105,12 @@ Status RunMap(const mrpb::TaskAssignment& task, const Job& job, FileSystem* fs,
   o.partitions = partitions;
   o.buffer_bytes = task.spec().sort_buffer_bytes() ? task.spec().sort_buffer_bytes() : 64 << 20;
   o.spill_dir = task.work_dir();
+  o.compress = task.spec().compress_map_output();
   if (job.combiner) {
     o.combiner = [&](SortedRecords* in,
                      const std::function<void(std::string_view, std::string_view)>& emit) {
       auto c = job.combiner();
-      FnContext ctx(&task, &combine_counters, emit);
+      FnContext ctx(&task, &combine_counters, fs, emit);
       return RunReducer(c.get(), ctx, in, counters, nullptr);
     };
   }
@@ -116,7 +118,7 @@ Status RunMap(const mrpb::TaskAssignment& task, const Job& job, FileSystem* fs,
   std::unique_ptr<Partitioner> partitioner = job.partitioner ? job.partitioner() : nullptr;
   Status emit_error;
   int64_t out_records = 0;
-  FnContext ctx(&task, counters, [&](std::string_view k, std::string_view v) {
+  FnContext ctx(&task, counters, fs, [&](std::string_view k, std::string_view v) {
     if (!emit_error.ok()) return;
     uint32_t p = partitioner ? partitioner->Partition(k, partitions) : HashPartition(k, partitions);
     emit_error = buffer.Add(p, k, v);
@@ -208,6 +210,12 @@ Status FetchMapOutputs(const mrpb::TaskAssignment& task, Counters* counters, Sta
                 rs.error_message().c_str());
         continue;
       }
+      if (task.spec().compress_map_output() && bytes > 0) {
+        std::ifstream zf(path, std::ios::binary);
+        std::string frame((std::istreambuf_iterator<char>(zf)), std::istreambuf_iterator<char>());
+        ASSIGN_OR_RETURN(std::string raw, DecompressSegment(frame));
+        std::ofstream(path, std::ios::binary | std::ios::trunc) << raw;
+      }
       fetched[loc.map()] = path;
       shuffle_bytes += bytes;
       progress = true;
@@ -260,7 +268,7 @@ Status RunReduce(const mrpb::TaskAssignment& task, const Job& job, FileSystem* f
   std::string buf;
   Status write_error;
   int64_t out_records = 0;
-  FnContext ctx(&task, counters, [&](std::string_view k, std::string_view v) {
+  FnContext ctx(&task, counters, fs, [&](std::string_view k, std::string_view v) {
     buf.append(k);
     if (!v.empty()) {
       buf.push_back('\t');
@@ -292,9 +300,7 @@ Status RunTask(const std::string& task_file, const Job& job, Counters* counters,
   ss << f.rdbuf();
   mrpb::TaskAssignment task;
   if (!f || !task.ParseFromString(ss.str())) return InvalidArgument("bad task file " + task_file);
-  Config conf;
-  conf.Set("namenode", task.namenode());
-  ASSIGN_OR_RETURN(auto fs, FileSystem::Connect(conf));
+  ASSIGN_OR_RETURN(auto fs, FileSystem::Connect(NamenodeConfig(task.namenode())));
   if (task.type() == mrpb::MAP) return RunMap(task, job, fs.get(), counters, pipe);
   return RunReduce(task, job, fs.get(), counters, pipe);
 }

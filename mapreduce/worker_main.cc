@@ -8,6 +8,7 @@
 #include "common/config.h"
 #include "common/logging.h"
 #include "common/rpc.h"
+#include "mapreduce/task_names.h"
 #include "mapreduce/worker.h"
 
 int main(int argc, char** argv) {
@@ -17,7 +18,8 @@ int main(int argc, char** argv) {
   app.add_option("--jobmaster", o.jobmaster, "jobmaster address host:port (default: the "
                  "client configuration's 'jobmaster')");
   app.add_option("--conf", conf_path, "client configuration (namenode, jobmaster)");
-  app.add_option("--namenode", o.namenode, "namenode host:port (default: from --conf)");
+  app.add_option("--namenodes,--namenode", o.namenode,
+                 "namenode host:port[,host:port...] (default: from --conf)");
   app.add_option("--datanode", o.datanode, "host:port of the datanode on this host")->required();
   app.add_option("--rack", o.rack, "this host's rack")->capture_default_str();
   app.add_option("--dir", o.dir, "local scratch directory")->required();
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
       fprintf(stderr, "mr-worker: %s\n", conf.status().message().c_str());
       return 2;
     }
-    if (o.namenode.empty()) o.namenode = conf->GetString("namenode");
+    if (o.namenode.empty()) o.namenode = dfs::mr::NamenodesOf(*conf);
     if (o.jobmaster.empty()) o.jobmaster = conf->GetString("jobmaster");
   }
   if (o.namenode.empty() || o.jobmaster.empty()) {
@@ -52,9 +54,7 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  dfs::Config conf;
-  conf.Set("namenode", o.namenode);
-  auto fs = dfs::FileSystem::Connect(conf);
+  auto fs = dfs::FileSystem::Connect(dfs::mr::NamenodeConfig(o.namenode));
   if (!fs.ok()) {
     spdlog::error("cannot connect to the namenode: {}", fs.status().ToString());
     return 1;

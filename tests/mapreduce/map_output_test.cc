@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 
@@ -106,6 +108,40 @@ TEST_F(MapOutputTest, SpillsAreCombinedAndMergedIntoOneSortedFile) {
   int files = 0;
   for (auto& e : std::filesystem::directory_iterator(dir_)) files += e.path().filename().string().rfind("spill", 0) == 0;
   EXPECT_EQ(files, 0);
+}
+
+TEST_F(MapOutputTest, CompressedSegmentsDecompressToTheSameRecords) {
+  MapOutputOptions o;
+  o.partitions = 2;
+  o.buffer_bytes = 2048;
+  o.spill_dir = dir_;
+  o.compress = true;
+  MapOutputBuffer b(o);
+  std::map<std::string, int> want;
+  for (int i = 0; i < 3000; ++i) {
+    std::string key = "key" + std::to_string(i % 700);
+    ASSERT_TRUE(b.Add(i % 2, key, "v").ok());
+    ++want[key + "/" + std::to_string(i % 2)];
+  }
+  ASSERT_TRUE(b.Finish(dir_ + "/out").ok());
+  auto index = ReadIndex(dir_ + "/out.index");
+  ASSERT_TRUE(index.ok());
+  std::ifstream f(dir_ + "/out", std::ios::binary);
+  std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::map<std::string, int> got;
+  for (size_t p = 0; p + 1 < index->size(); ++p) {
+    auto raw = DecompressSegment(std::string_view(file).substr((*index)[p], (*index)[p + 1] - (*index)[p]));
+    ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+    RecordReader r(*raw);
+    std::string prev;
+    while (*r.Next()) {
+      EXPECT_LE(prev, std::string(r.key()));
+      prev = std::string(r.key());
+      ++got[prev + "/" + std::to_string(p)];
+    }
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(DecompressSegment("not zstd at all").status().code(), Code::kDataLoss);
 }
 
 TEST_F(MapOutputTest, PartitionOutOfRangeIsRefused) {
