@@ -187,8 +187,11 @@ class ClientService final : public ServiceBase {
                                    req->excluded_datanodes().end());
     std::vector<std::string> targets;
     uint64_t block_size = 0;
+    bool safe_mode = false;
+    CHECK_OK(CheckLeader());  // the checks below read this replica's state
     Status s;
     nn_->WithReadLock([&](const NamenodeState& st) {
+      safe_mode = nn_->InSafeModeLocked();
       auto f = st.ns.GetFile(req->path());
       if (!f.ok()) {
         s = f.status();
@@ -204,6 +207,10 @@ class ClientService final : public ServiceBase {
                               PeerHost(ctx), excluded);
     });
     CHECK_OK(s);
+    if (targets.empty() && safe_mode) {
+      // A new leader whose datanodes have not all reported yet: worth a retry.
+      return ToGrpc(Unavailable("namenode is in safe mode, waiting for datanodes to report"));
+    }
     if (targets.empty()) {
       return ToGrpc(ResourceExhausted("no datanode can take a new block of " + req->path() +
                                       " (none live with free space, or all excluded)"));
@@ -248,7 +255,14 @@ class ClientService final : public ServiceBase {
                         proto::CompleteResponse* resp) override {
     CHECK_OK(CheckPath(req->path()));
     CHECK_OK(CheckClientName(req->client_name()));
+    CHECK_OK(CheckLeader());  // the check below reads this replica's state
     nn_->RenewLease(req->client_name());
+    // A retry of a Complete that was applied finds the file closed: answer it as before.
+    if (auto first = nn_->CachedResult(NewOp(ctx))) {
+      CHECK_OK(first->status);
+      resp->set_completed(true);
+      return grpc::Status::OK;
+    }
     // A file closes once each block has at least one finalized replica reported.
     bool ready = true;
     Status s;

@@ -233,6 +233,7 @@ void Namenode::RecoverExpiredLeases() {
 }
 
 Result<OpResult> Namenode::Submit(proto::Op op) {
+  if (!IsLeader()) return Unavailable("namenode is not the leader");
   op.set_time_ms(clock_->WallMs());
   if (op.client_id().empty()) {
     op.set_client_id(internal_client_id_);
@@ -247,6 +248,12 @@ Result<OpResult> Namenode::Submit(proto::Op op) {
   auto result = retry_cache_.Get(op.client_id(), op.call_id());
   if (!result) return Internal("result of an applied operation was evicted");
   return *result;
+}
+
+std::optional<OpResult> Namenode::CachedResult(const proto::Op& op) {
+  if (op.client_id().empty()) return std::nullopt;
+  std::shared_lock<std::shared_mutex> r(mu_);
+  return retry_cache_.Get(op.client_id(), op.call_id());
 }
 
 void Namenode::WithReadLock(const std::function<void(const NamenodeState&)>& fn) {
@@ -267,6 +274,10 @@ void Namenode::Apply(uint64_t index, const std::string& entry) {
     spdlog::error("log entry {} is not an operation; skipped", index);
     return;
   }
+  // A call retried after a failover may be in the log twice (the first copy committed
+  // under the old leader, unseen by the new one when the retry arrived): only the first
+  // copy counts, on every replica alike.
+  if (!op.client_id().empty() && retry_cache_.Get(op.client_id(), op.call_id())) return;
   OpResult r = ns_.Apply(op);
   if (!r.removed_blocks.empty()) blocks_->RemoveBlocks(r.removed_blocks);
   retry_cache_.Put(op.client_id(), op.call_id(), op.time_ms(), r);
