@@ -2,10 +2,14 @@
 //
 //   dfs-bench io --files 1 --size 1G --threads 1 [--replication 3]
 //   dfs-bench nn --threads 16 --count 20000
+//   dfs-bench --mini-cluster --namenodes 3 failover --runs 10
 //
 // Runs against the cluster named by --conf / $DFS_CONF, or with --mini-cluster against a
-// fresh local cluster (1 namenode, 4 datanodes) that it starts and removes.
+// fresh local cluster (--namenodes namenodes, 4 datanodes) that it starts and removes.
+// failover needs --mini-cluster: it SIGKILLs the leader and times how long until the
+// next client write is acknowledged.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -140,6 +144,49 @@ int Nn(FileSystem* fs, int threads, uint64_t count) {
   return 0;
 }
 
+// Leader kill to the first acknowledged write, `runs` times; the killed namenode is
+// restarted (and caught up) between runs.
+int Failover(MiniCluster* cluster, FileSystem* fs, int runs) {
+  if (cluster->namenode_count() < 3) {
+    fprintf(stderr, "dfs-bench: failover needs --mini-cluster --namenodes 3 (or 5)\n");
+    return 2;
+  }
+  std::vector<double> times;
+  for (int run = 0; run < runs; ++run) {
+    int leader = cluster->WaitForLeader();
+    if (leader < 0) {
+      fprintf(stderr, "dfs-bench: no leader\n");
+      return 1;
+    }
+    Status s = fs->Mkdirs("/bench/failover/warm" + std::to_string(run));
+    if (!s.ok()) {
+      fprintf(stderr, "dfs-bench: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    auto start = Clock::now();
+    cluster->StopNamenode(leader);  // SIGKILL
+    s = fs->Mkdirs("/bench/failover/after" + std::to_string(run));
+    double secs = Seconds(start);
+    if (!s.ok()) {
+      fprintf(stderr, "dfs-bench: write after the kill: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    times.push_back(secs);
+    printf("run %d: leader (namenode %d) killed; first write acknowledged after %.3f s\n", run,
+           leader + 1, secs);
+    s = cluster->StartNamenode(leader);
+    if (!s.ok()) {
+      fprintf(stderr, "dfs-bench: restarting namenode %d: %s\n", leader + 1, s.ToString().c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // let it catch up and settle
+  }
+  std::sort(times.begin(), times.end());
+  printf("failover: %d runs, median %.3f s, min %.3f s, max %.3f s\n", runs,
+         times[times.size() / 2], times.front(), times.back());
+  return 0;
+}
+
 }  // namespace
 }  // namespace dfs
 
@@ -154,6 +201,11 @@ int main(int argc, char** argv) {
   uint32_t replication = 3;
   app.add_option("--conf", conf_path, "client configuration (default $DFS_CONF)");
   app.add_flag("--mini-cluster", mini, "start a local cluster (4 datanodes) for the run");
+  int namenodes = 1, runs = 10, raft_tick_ms = 100;
+  app.add_option("--namenodes", namenodes, "namenodes of the --mini-cluster")
+      ->capture_default_str();
+  app.add_option("--raft-tick-ms", raft_tick_ms, "Raft tick of the --mini-cluster's namenodes")
+      ->capture_default_str();
   app.add_option("--block-size", block_size, "block size of the --mini-cluster")
       ->capture_default_str();
   app.add_option("--threads", threads, "client threads")->capture_default_str();
@@ -163,6 +215,9 @@ int main(int argc, char** argv) {
   io->add_option("--replication", replication, "replication")->capture_default_str();
   auto* nn = app.add_subcommand("nn", "create/mkdir/stat/list/rename/delete: ops/s");
   nn->add_option("--count", count, "operations of each kind")->capture_default_str();
+  auto* failover =
+      app.add_subcommand("failover", "kill the namenode leader: seconds to the next write");
+  failover->add_option("--runs", runs, "leader kills")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::unique_ptr<MiniCluster> cluster;
@@ -170,6 +225,8 @@ int main(int argc, char** argv) {
   if (mini) {
     MiniClusterOptions o;
     o.block_size = block_size;
+    o.namenodes = namenodes;
+    o.raft_tick_ms = raft_tick_ms;
     auto c = MiniCluster::Start(o);
     if (!c.ok()) {
       fprintf(stderr, "dfs-bench: %s\n", c.status().ToString().c_str());
@@ -197,6 +254,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     return Io(fs->get(), files, *size, threads, replication);
+  }
+  if (*failover) {
+    if (!cluster) {
+      fprintf(stderr, "dfs-bench: failover needs --mini-cluster\n");
+      return 2;
+    }
+    return Failover(cluster.get(), fs->get(), runs);
   }
   return Nn(fs->get(), threads, count);
 }

@@ -170,7 +170,7 @@ Status MiniCluster::StartNamenode(int i) {
   pid = StartProcess("namenode",
                         {"--dir", dir_ + "/namenode" + std::to_string(i), "--id",
                          std::to_string(i + 1), "--address", namenode_address(i),
-                         "--raft-tick-ms", "50",
+                         "--raft-tick-ms", std::to_string(options_.raft_tick_ms),
                          "--block-size", options_.block_size, "--replication",
                          std::to_string(options_.replication), "--dead-interval-ms",
                          std::to_string(options_.dead_interval_ms), "--checkpoint-every",

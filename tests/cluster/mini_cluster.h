@@ -20,6 +20,7 @@ namespace dfs {
 
 struct MiniClusterOptions {
   int namenodes = 1;  // replicas of the namenode group
+  int raft_tick_ms = 50;  // namenodes suspect a dead leader after 10-20 ticks
   int datanodes = 4;
   std::string block_size = "4M";
   int replication = 3;

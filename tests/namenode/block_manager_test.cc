@@ -100,13 +100,26 @@ TEST_F(BlockManagerTest, UnknownBlockInAReportIsDeletedFromTheDatanode) {
   auto blocks = File("/f", {100}, 3);
   DatanodeState* a = AddDatanode("a");
   proto::Block orphan;
-  orphan.set_id(blocks[0].id() + 1000);
+  orphan.set_id(blocks[0].id() - 1);  // an id allocated before, and no file has it now
   orphan.set_generation_stamp(1);
   bm_.ProcessFullReport(a, {blocks[0], orphan});
   EXPECT_EQ(Deletes(a), std::set<uint64_t>{orphan.id()});
   EXPECT_TRUE(bm_.Locations(orphan.id()).empty());
   EXPECT_EQ(a->blocks.count(orphan.id()), 0u);
   EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 1u);
+}
+
+TEST_F(BlockManagerTest, ABlockFromAnEntryNotYetAppliedIsKept) {
+  // A follower a little behind the leader hears of a replica before the entry that
+  // allocated its block: the replica is kept, and counts once the block is known.
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  proto::Block future;
+  future.set_id(ns_.next_block_id());
+  future.set_generation_stamp(1);
+  bm_.BlockReceived(a, future);
+  EXPECT_TRUE(Deletes(a).empty());
+  EXPECT_EQ(a->blocks.count(future.id()), 1u);
 }
 
 TEST_F(BlockManagerTest, ReplicaWithAnOldGenerationStampIsDeleted) {
