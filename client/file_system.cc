@@ -121,7 +121,7 @@ Status FileSystem::Call(const std::function<grpc::Status(grpc::ClientContext*)>&
     current_.compare_exchange_strong(at, at + 1);
     if (++tried % stubs_.size() != 0) continue;
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    backoff_ms = std::min<int64_t>(backoff_ms * 2, 1000);
+    backoff_ms = std::min<int64_t>(backoff_ms * 2, 200);
   }
 }
 

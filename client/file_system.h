@@ -87,7 +87,7 @@ class FileSystem {
   const std::string& client_name() const { return client_name_; }
   // Runs one namenode call: sets user, client id and a call id that stays the same across
   // retries. UNAVAILABLE (a namenode down, or not the leader) moves to the next namenode
-  // at once, and after a full round waits (backoff up to 1 s); after
+  // at once, and after a full round waits (backoff up to 200 ms); after
   // failover_timeout_ms (default 30 s) the call fails with Unavailable.
   Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn);
   // Output streams register while open; the lease is renewed for them every

@@ -79,9 +79,12 @@ void PrintStatus(const mrpb::JobStatus& j, bool tasks) {
   printf("State: %s\n", StateName(j.state()).c_str());
   if (!j.error().empty()) printf("Error: %s\n", j.error().c_str());
   printf("Output: %s\n", j.spec().output().c_str());
-  printf("Maps: %u/%u done (%d%%)\n", j.maps_done(), j.maps_total(), Pct(j.maps_done(), j.maps_total()));
-  printf("Reduces: %u/%u done (%d%%)\n", j.reduces_done(), j.reduces_total(),
-         Pct(j.reduces_done(), j.reduces_total()));
+  printf("Maps: %u/%u done (%d%%), %u running, %u pending\n", j.maps_done(), j.maps_total(),
+         Pct(j.maps_done(), j.maps_total()), j.maps_running(),
+         j.maps_total() - j.maps_done() - j.maps_running());
+  printf("Reduces: %u/%u done (%d%%), %u running, %u pending\n", j.reduces_done(),
+         j.reduces_total(), Pct(j.reduces_done(), j.reduces_total()), j.reduces_running(),
+         j.reduces_total() - j.reduces_done() - j.reduces_running());
   printf("Map locality: %u data-local, %u rack-local, %u remote\n", j.data_local_maps(),
          j.rack_local_maps(), j.remote_maps());
   printf("Attempts: %u failed, %u killed, %u backups\n", j.failed_attempts(), j.killed_attempts(),

@@ -465,6 +465,10 @@ mrpb::JobStatus Scheduler::Describe(const Job& job, bool with_tasks) const {
           s.set_reduces_done(s.reduces_done() + 1);
         }
       }
+      if (t.state == mrpb::RUNNING) {
+        if (t.type == mrpb::MAP) s.set_maps_running(s.maps_running() + 1);
+        else s.set_reduces_running(s.reduces_running() + 1);
+      }
       if (!with_tasks) continue;
       auto* ts = s.add_tasks();
       ts->set_type(t.type);

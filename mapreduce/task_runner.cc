@@ -161,10 +161,38 @@ Status RunMap(const mrpb::TaskAssignment& task, const Job& job, FileSystem* fs,
   return Status::Ok();
 }
 
+// Pulls one map's partition into path (decompressed); returns its size on the wire.
+Result<int64_t> FetchOne(const mrpb::TaskAssignment& task, const mrpb::MapOutputLocation& loc,
+                         const std::string& path) {
+  auto shuffle = mrpb::Shuffle::NewStub(MakeChannel(loc.worker()));
+  grpc::ClientContext sc;
+  sc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  mrpb::GetMapOutputRequest mreq;
+  mreq.set_job_id(task.job_id());
+  mreq.set_map(loc.map());
+  mreq.set_attempt(loc.attempt());
+  mreq.set_partition(task.index());
+  auto reader = shuffle->GetMapOutput(&sc, mreq);
+  std::string data;
+  mrpb::MapOutputChunk chunk;
+  while (reader->Read(&chunk)) data.append(chunk.data());
+  RETURN_IF_ERROR(FromGrpc(reader->Finish()));
+  int64_t bytes = static_cast<int64_t>(data.size());
+  if (task.spec().compress_map_output() && !data.empty()) {
+    ASSIGN_OR_RETURN(data, DecompressSegment(data));
+  }
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  f.close();
+  if (!f) return IoError("cannot write " + path);
+  return bytes;
+}
+
 // Pulls partition `task.index()` of every map's output into the work directory, as maps
-// finish, until all are here.
+// finish, a few maps at a time, until all are here.
 Status FetchMapOutputs(const mrpb::TaskAssignment& task, Counters* counters, StatusPipe* pipe,
                        std::vector<std::string>* segments) {
+  constexpr size_t kParallelFetches = 4;
   auto jm = mrpb::JobMaster::NewStub(MakeChannel(task.jobmaster()));
   std::map<uint32_t, std::string> fetched;
   std::vector<mrpb::MapOutputLocation> lost;
@@ -180,45 +208,38 @@ Status FetchMapOutputs(const mrpb::TaskAssignment& task, Counters* counters, Sta
     grpc::Status gs = jm->GetMapOutputs(&c, req, &resp);
     if (gs.ok()) lost.clear();
     if (gs.ok() && resp.job_over()) return Aborted("the job is over");
-    bool progress = false;
+    std::vector<mrpb::MapOutputLocation> todo;
     for (const auto& loc : resp.outputs()) {
-      if (fetched.count(loc.map())) continue;
-      std::string path = task.work_dir() + "/map_" + std::to_string(loc.map()) + ".seg";
-      auto shuffle = mrpb::Shuffle::NewStub(MakeChannel(loc.worker()));
-      grpc::ClientContext sc;
-      sc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-      mrpb::GetMapOutputRequest mreq;
-      mreq.set_job_id(task.job_id());
-      mreq.set_map(loc.map());
-      mreq.set_attempt(loc.attempt());
-      mreq.set_partition(task.index());
-      auto reader = shuffle->GetMapOutput(&sc, mreq);
-      std::ofstream f(path, std::ios::binary | std::ios::trunc);
-      mrpb::MapOutputChunk chunk;
-      int64_t bytes = 0;
-      while (reader->Read(&chunk)) {
-        f.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
-        bytes += static_cast<int64_t>(chunk.data().size());
+      if (!fetched.count(loc.map())) todo.push_back(loc);
+    }
+    bool progress = false;
+    for (size_t b = 0; b < todo.size(); b += kParallelFetches) {
+      size_t n = std::min(kParallelFetches, todo.size() - b);
+      std::vector<Result<int64_t>> results(n, Result<int64_t>(Unavailable("not fetched")));
+      std::vector<std::thread> threads;
+      for (size_t i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+          const auto& loc = todo[b + i];
+          results[i] = FetchOne(task, loc, task.work_dir() + "/map_" + std::to_string(loc.map()) + ".seg");
+        });
       }
-      grpc::Status rs = reader->Finish();
-      f.close();
-      if (!rs.ok() || !f) {
-        // A dead worker's outputs are rerun when the jobmaster notices it is gone; a live
-        // worker that lost the output is reported so the map runs again now.
-        if (rs.error_code() == grpc::StatusCode::NOT_FOUND) lost.push_back(loc);
-        fprintf(stderr, "fetch of map %u from %s failed: %s\n", loc.map(), loc.worker().c_str(),
-                rs.error_message().c_str());
-        continue;
+      for (auto& t : threads) t.join();
+      for (size_t i = 0; i < n; ++i) {
+        const auto& loc = todo[b + i];
+        if (!results[i].ok()) {
+          // A dead worker's outputs are rerun when the jobmaster notices it is gone; a live
+          // worker that lost the output is reported so the map runs again now.
+          if (results[i].status().code() == Code::kNotFound) lost.push_back(loc);
+          if (results[i].status().code() == Code::kDataLoss) return results[i].status();
+          fprintf(stderr, "fetch of map %u from %s failed: %s\n", loc.map(), loc.worker().c_str(),
+                  results[i].status().ToString().c_str());
+          continue;
+        }
+        fetched[loc.map()] = task.work_dir() + "/map_" + std::to_string(loc.map()) + ".seg";
+        shuffle_bytes += *results[i];
+        progress = true;
       }
-      if (task.spec().compress_map_output() && bytes > 0) {
-        std::ifstream zf(path, std::ios::binary);
-        std::string frame((std::istreambuf_iterator<char>(zf)), std::istreambuf_iterator<char>());
-        ASSIGN_OR_RETURN(std::string raw, DecompressSegment(frame));
-        std::ofstream(path, std::ios::binary | std::ios::trunc) << raw;
-      }
-      fetched[loc.map()] = path;
-      shuffle_bytes += bytes;
-      progress = true;
+      pipe->Progress(0.5 * static_cast<double>(fetched.size()) / std::max(1u, resp.num_maps()));
     }
     if (resp.num_maps() > 0 && fetched.size() == resp.num_maps()) break;
     if (resp.num_maps() > 0) {
