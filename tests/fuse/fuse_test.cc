@@ -59,6 +59,7 @@ class FuseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     MiniClusterOptions o;
+    o.namenodes = 3;  // a namenode group, as people run it
     o.heartbeat_interval_ms = 500;
     auto c = MiniCluster::Start(o);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -215,6 +216,26 @@ TEST_F(FuseTest, ReadGoesOnWhenADatanodeDiesMidway) {
   int rc = Sh("dd if=" + mnt_ + "/f bs=64k 2>/dev/null | cmp - " + local_ + "/f", &out);
   killer.join();
   EXPECT_EQ(rc, 0) << out;
+}
+
+TEST_F(FuseTest, CopyGoesOnWhenTheNamenodeLeaderIsKilled) {
+  // Many files, so the copy is busy with the namenode (create, add block, complete)
+  // when its leader dies.
+  std::filesystem::create_directories(local_ + "/many");
+  for (int i = 0; i < 60; ++i) {
+    std::ofstream(local_ + "/many/f" + std::to_string(i), std::ios::binary)
+        << TestData(100 + i, 300'000 + i * 7'000);
+  }
+  std::string out;
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int leader = cluster_->WaitForLeader();
+    if (leader >= 0) cluster_->StopNamenode(leader);  // SIGKILL
+  });
+  int rc = Sh("cp -r " + local_ + "/many " + mnt_ + "/many", &out);
+  killer.join();
+  ASSERT_EQ(rc, 0) << out;
+  ASSERT_EQ(Sh("diff -r " + local_ + "/many " + mnt_ + "/many", &out), 0) << out;
 }
 
 }  // namespace
