@@ -99,6 +99,12 @@ class RaftCore {
   Ready GetReady();
   void Advance(const Ready& ready);
 
+  // With lease-based reads: how many more ticks this leader's lease is sure to hold
+  // (reads may be answered from its state without asking anyone); 0 if it holds no
+  // lease, or cannot serve reads yet (this term's first entry is not committed, or a
+  // leadership transfer is under way).
+  int LeaseTicksLeft() const;
+
   NodeId id() const { return cfg_.id; }
   NodeId leader() const { return lead_; }
   uint64_t term() const { return term_; }

@@ -147,6 +147,14 @@ std::future<Result<uint64_t>> Node::Propose(std::string entry) {
 }
 
 void Node::ReadBarrier(std::function<void(Status)> done) {
+  // Fast path: within the lease, once everything committed when the lease was last
+  // confirmed is applied (every write acknowledged since was applied before its answer).
+  int64_t until = lease_until_ns_;
+  if (until != 0 && std::chrono::steady_clock::now().time_since_epoch().count() < until &&
+      applied_ >= lease_commit_) {
+    done(Status::Ok());
+    return;
+  }
   std::unique_lock<std::mutex> l(mu_);
   if (!failed_.ok() || stopping_ || status_.role != Role::kLeader) {
     Status s = !failed_.ok() ? failed_ : Unavailable("not the leader");
@@ -202,18 +210,22 @@ void Node::Loop() {
              !read_waiters_.empty();
     });
     if (stopping_) break;
-    bool do_tick = Clock::now() >= next_tick;
-    if (do_tick) {
+    // Ticks keep up with the clock: after a stall the missed ones are all delivered, so
+    // election timers and the leader's lease measure real time (a lease must never last
+    // longer than the followers wait before electing someone else).
+    int ticks = 0;
+    for (auto now = Clock::now(); now >= next_tick && ticks < 4 * options_.election_ticks;) {
+      ++ticks;
       next_tick += tick;
-      if (next_tick < Clock::now()) next_tick = Clock::now() + tick;  // fell behind
     }
+    if (Clock::now() >= next_tick) next_tick = Clock::now() + tick;  // hopelessly behind
     l.unlock();
-    Process(do_tick);
+    Process(ticks);
     l.lock();
   }
 }
 
-void Node::Process(bool tick) {
+void Node::Process(int ticks) {
   std::vector<Message> inbox;
   std::vector<std::pair<std::string, std::promise<Result<uint64_t>>>> proposals;
   std::vector<std::function<void()>> tasks;
@@ -225,7 +237,7 @@ void Node::Process(bool tick) {
     tasks.swap(tasks_);
     reads.swap(read_waiters_);
   }
-  if (tick) core_->Tick();
+  for (int i = 0; i < ticks; ++i) core_->Tick();
   for (const Message& m : inbox) {
     Status s = core_->Step(m);
     if (!s.ok()) spdlog::warn("raft: dropped a message from node {}: {}", m.from, s.ToString());
@@ -252,6 +264,19 @@ void Node::Process(bool tick) {
   NoteRoleChange();
   HandleReady();
   NoteRoleChange();
+  NoteLease();
+}
+
+void Node::NoteLease() {
+  // Two ticks of margin: one for the tick in progress, one for delivery within a tick.
+  int left = core_->LeaseTicksLeft() - 2;
+  if (left <= 0) {
+    lease_until_ns_ = 0;
+    return;
+  }
+  lease_commit_ = core_->log().committed();
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(left * options_.tick_ms);
+  lease_until_ns_ = until.time_since_epoch().count();
 }
 
 void Node::HandleReady() {
@@ -348,6 +373,7 @@ void Node::FailPending(const Status& s) {
 Status Node::Fail(const Status& s) {
   spdlog::critical("raft node {}: the log cannot be written, this replica stops: {}", options_.id,
                    s.ToString());
+  lease_until_ns_ = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
     failed_ = s;

@@ -136,9 +136,11 @@ class Node : private TransportHandler {
   void OnSnapshotSent(NodeId peer, bool delivered) override;
 
   void Loop();
-  // Runs one batch of inputs through the core and handles every Ready. REQUIRES: the
-  // loop thread, mu_ not held.
-  void Process(bool tick);
+  // Runs `ticks` ticks and one batch of inputs through the core and handles every
+  // Ready. REQUIRES: the loop thread, mu_ not held.
+  void Process(int ticks);
+  // Records until when reads may be answered at once from this leader's state.
+  void NoteLease();
   void HandleReady();
   void NoteRoleChange();
   void FailPending(const Status& s);
@@ -192,6 +194,10 @@ class Node : private TransportHandler {
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> snapshot_index_{0};  // written by the apply thread
   std::atomic<uint64_t> leading_term_{0};  // term this node leads in, 0 if none
+  // Lease reads: until lease_until_ns_ (steady clock), a read is linearizable once
+  // applied_ >= lease_commit_ (written before lease_until_ns_).
+  std::atomic<uint64_t> lease_commit_{0};
+  std::atomic<int64_t> lease_until_ns_{0};
 
   std::thread loop_;
   std::thread applier_;

@@ -81,6 +81,18 @@ void RaftCore::AdvanceReads() {
   while (round_sent_at_.size() > 1 && round_sent_at_[1].first <= acked) round_sent_at_.pop_front();
 }
 
+int RaftCore::LeaseTicksLeft() const {
+  if (role_ != Role::kLeader || cfg_.read_only != ReadOnlyOption::kLeaseBased ||
+      lease_disabled_ || lead_transferee_ != 0 || !CommittedInCurrentTerm() || !LeaseValid()) {
+    return 0;
+  }
+  const uint64_t acked = QuorumAckedRound();
+  for (const auto& [round, sent_at] : round_sent_at_) {
+    if (round == acked) return static_cast<int>(sent_at + cfg_.election_tick - now_ - 1);
+  }
+  return 0;
+}
+
 bool RaftCore::LeaseValid() const {
   const uint64_t acked = QuorumAckedRound();
   if (acked == 0) return false;

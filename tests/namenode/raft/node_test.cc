@@ -291,6 +291,31 @@ TEST(RaftNodeTest, AddsAMemberThatCatchesUpAndRemovesOne) {
   for (const auto& m : members) EXPECT_NE(m.id, leader);
 }
 
+TEST(RaftNodeTest, ALeaderWithALeaseAnswersReadsAtOnceAndACutOffOneStopsAnswering) {
+  TempDir tmp;
+  Group g(tmp.path(), 3);
+  ASSERT_OK(g.Put("a"));
+  NodeId leader = g.WaitLeader();
+  // Within its lease the leader answers on the caller's thread, without a round trip.
+  bool inline_answer = false;
+  for (int i = 0; i < 100 && !inline_answer; ++i) {
+    bool answered = false;
+    g.nodes_[leader]->ReadBarrier([&](Status s) { answered = s.ok(); });
+    inline_answer = answered;
+    if (!inline_answer) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(inline_answer);
+  // Cut off, it loses its lease before the others can elect anyone, and never answers a
+  // read after that.
+  g.nodes_[leader]->SetCut(true);
+  ASSERT_NE(g.WaitLeader(leader), 0u);
+  std::promise<Status> read;
+  g.nodes_[leader]->ReadBarrier([&](Status s) { read.set_value(s); });
+  auto f = read.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(f.get().code(), Code::kUnavailable);
+}
+
 TEST(RaftNodeTest, TransfersLeadership) {
   TempDir tmp;
   Group g(tmp.path(), 3);
