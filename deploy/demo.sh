@@ -1,5 +1,5 @@
 #!/bin/bash
-# Installs dependencies, builds, starts a local cluster (1 namenode, 4 datanodes) and
+# Installs dependencies, builds, starts a local cluster (3 namenodes, 4 datanodes) and
 # shows it working: a file goes in, comes back out byte for byte, and is listed; then the
 # cluster is mounted with dfs-fuse and a directory is copied into it; last, a MapReduce word
 # count runs over the project's documentation and prints the top words.
