@@ -148,13 +148,26 @@ grpc::Status JobMasterService::SubmitJob(grpc::ServerContext* ctx,
                                          mrpb::SubmitJobResponse* resp) {
   mrpb::JobSpec spec = req->spec();
   if (spec.user().empty()) spec.set_user(GetMetadata(*ctx, kUserKey));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!submitting_outputs_.insert(spec.output()).second) {
+      return ToGrpc(AlreadyExists("another job is being submitted with output " + spec.output()));
+    }
+  }
+  auto release = [&] {
+    std::lock_guard<std::mutex> l(mu_);
+    submitting_outputs_.erase(spec.output());
+  };
   Status st = Validate(spec);
-  if (!st.ok()) return ToGrpc(st);
-  auto splits = ComputeSplits(spec);
-  if (!splits.ok()) return ToGrpc(splits.status());
-  st = fs_->Mkdirs(spec.output() + "/_temporary");
-  if (!st.ok()) return ToGrpc(st);
+  Result<std::vector<mrpb::Split>> splits = st.ok() ? ComputeSplits(spec) : Result<std::vector<mrpb::Split>>(st);
+  if (splits.ok()) st = fs_->Mkdirs(spec.output() + "/_temporary");
+  else st = splits.status();
+  if (!st.ok()) {
+    release();
+    return ToGrpc(st);
+  }
   std::lock_guard<std::mutex> l(mu_);
+  submitting_outputs_.erase(spec.output());
   resp->set_job_id(scheduler_.AddJob(spec, std::move(*splits), NowMs()));
   spdlog::info("job {} submitted: {} -> {}, {} reducers", resp->job_id(),
                spec.inputs(0), spec.output(), spec.reducers());
