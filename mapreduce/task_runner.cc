@@ -147,6 +147,7 @@ Status RunMap(const mrpb::TaskAssignment& task, const Job& job, FileSystem* fs,
   }
   RETURN_IF_ERROR(mapper->Cleanup(ctx));
   RETURN_IF_ERROR(emit_error);
+  pipe->Line("progress 0.95");
   std::string out = task.map_output_dir() + "/" + MapOutputName(task.index(), task.attempt());
   RETURN_IF_ERROR(buffer.Finish(out));
   (*counters)["MAP_INPUT_RECORDS"] += records;
@@ -273,6 +274,7 @@ Status RunReduce(const mrpb::TaskAssignment& task, const Job& job, FileSystem* f
                  Counters* counters, StatusPipe* pipe) {
   std::vector<std::string> segments;
   RETURN_IF_ERROR(FetchMapOutputs(task, counters, pipe, &segments));
+  pipe->Line("progress 0.5");
   std::vector<std::unique_ptr<SortedRecords>> inputs;
   for (const auto& s : segments) {
     ASSIGN_OR_RETURN(auto r, RecordReader::OpenFile(s));
@@ -321,6 +323,7 @@ Status RunTask(const std::string& task_file, const Job& job, Counters* counters,
   ss << f.rdbuf();
   mrpb::TaskAssignment task;
   if (!f || !task.ParseFromString(ss.str())) return InvalidArgument("bad task file " + task_file);
+  pipe->Line("progress 0");  // started
   ASSIGN_OR_RETURN(auto fs, FileSystem::Connect(NamenodeConfig(task.namenode())));
   if (task.type() == mrpb::MAP) return RunMap(task, job, fs.get(), counters, pipe);
   return RunReduce(task, job, fs.get(), counters, pipe);
