@@ -21,7 +21,8 @@ class GrepMapper : public dfs::mr::Mapper {
     return dfs::Status::Ok();
   }
   dfs::Status Map(uint64_t, std::string_view line, dfs::mr::Context& ctx) override {
-    for (std::cregex_iterator it(line.data(), line.data() + line.size(), re_), end; it != end; ++it) {
+    for (std::cregex_iterator it(line.data(), line.data() + line.size(), re_), end; it != end;
+         ++it) {
       ctx.Emit(it->str(), "1");
     }
     return dfs::Status::Ok();
@@ -33,7 +34,8 @@ class GrepMapper : public dfs::mr::Mapper {
 
 class SumReducer : public dfs::mr::Reducer {
  public:
-  dfs::Status Reduce(std::string_view key, dfs::mr::Values& values, dfs::mr::Context& ctx) override {
+  dfs::Status Reduce(std::string_view key, dfs::mr::Values& values,
+                     dfs::mr::Context& ctx) override {
     int64_t sum = 0;
     std::string_view v;
     while (values.Next(&v)) {

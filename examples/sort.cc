@@ -26,8 +26,10 @@ class SplitMapper : public dfs::mr::Mapper {
  public:
   Status Map(uint64_t, std::string_view line, dfs::mr::Context& ctx) override {
     auto tab = line.find('\t');
-    if (tab == std::string_view::npos) ctx.Emit(line, "");
-    else ctx.Emit(line.substr(0, tab), line.substr(tab + 1));
+    if (tab == std::string_view::npos)
+      ctx.Emit(line, "");
+    else
+      ctx.Emit(line.substr(0, tab), line.substr(tab + 1));
     return Status::Ok();
   }
 };
@@ -59,7 +61,8 @@ class CutPartitioner : public dfs::mr::Partitioner {
  public:
   Status Setup(dfs::mr::Context& ctx) override {
     std::string path = ctx.Param("cuts");
-    if (path.empty()) return dfs::InvalidArgument("sort needs --param cuts=FILE (see: sort sample)");
+    if (path.empty())
+      return dfs::InvalidArgument("sort needs --param cuts=FILE (see: sort sample)");
     ASSIGN_OR_RETURN(std::string text, ReadAll(ctx.fs(), path));
     size_t start = 0, nl;
     while ((nl = text.find('\n', start)) != std::string::npos) {
@@ -129,7 +132,8 @@ dfs::Result<std::vector<std::string>> InputFiles(dfs::FileSystem* fs, const std:
 // Keys of the whole lines in [pos, pos+len) of a file.
 void KeysOf(const std::string& chunk, bool skip_first, std::vector<std::string>* keys) {
   size_t start = 0;
-  if (skip_first) start = chunk.find('\n') == std::string::npos ? chunk.size() : chunk.find('\n') + 1;
+  if (skip_first)
+    start = chunk.find('\n') == std::string::npos ? chunk.size() : chunk.find('\n') + 1;
   size_t nl;
   while ((nl = chunk.find('\n', start)) != std::string::npos) {
     std::string line = chunk.substr(start, nl - start);
@@ -195,8 +199,8 @@ Status Validate(dfs::FileSystem* fs, const std::string& input, const std::string
       std::string_view line = std::string_view(data).substr(start, nl - start);
       std::string key(line.substr(0, line.find('\t')));
       if (key < prev) {
-        return dfs::DataLoss("out of order in " + output + name + ": '" + key + "' after '" +
-                             prev + "'");
+        return dfs::DataLoss("out of order in " + output + name + ": '" + key + "' after '" + prev +
+                             "'");
       }
       prev = key;
       out_digest.Add(line);
@@ -205,9 +209,8 @@ Status Validate(dfs::FileSystem* fs, const std::string& input, const std::string
   }
   if (in_digest.count != out_digest.count || in_digest.sum != out_digest.sum) {
     return dfs::DataLoss("output has " + std::to_string(out_digest.count) + " records, input " +
-                         std::to_string(in_digest.count) + (in_digest.count == out_digest.count
-                                                                ? ", with different contents"
-                                                                : ""));
+                         std::to_string(in_digest.count) +
+                         (in_digest.count == out_digest.count ? ", with different contents" : ""));
   }
   printf("%llu records, globally sorted, same as the input\n",
          static_cast<unsigned long long>(out_digest.count));

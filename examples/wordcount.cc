@@ -12,7 +12,9 @@
 
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 struct Hash {
   using is_transparent = void;
@@ -30,8 +32,10 @@ class WordMapper : public dfs::mr::Mapper {
       if (i == start) continue;
       std::string_view word = line.substr(start, i - start);
       auto it = counts_.find(word);
-      if (it != counts_.end()) ++it->second;
-      else counts_.emplace(std::string(word), 1);
+      if (it != counts_.end())
+        ++it->second;
+      else
+        counts_.emplace(std::string(word), 1);
     }
     if (counts_.size() >= kMaxWords) Flush(ctx);
     return dfs::Status::Ok();
@@ -53,7 +57,8 @@ class WordMapper : public dfs::mr::Mapper {
 // Reducer and combiner: sums the counts of a word.
 class SumReducer : public dfs::mr::Reducer {
  public:
-  dfs::Status Reduce(std::string_view key, dfs::mr::Values& values, dfs::mr::Context& ctx) override {
+  dfs::Status Reduce(std::string_view key, dfs::mr::Values& values,
+                     dfs::mr::Context& ctx) override {
     int64_t sum = 0;
     std::string_view v;
     while (values.Next(&v)) {

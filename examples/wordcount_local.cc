@@ -38,14 +38,18 @@ int main(int argc, char** argv) {
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> counts;
   auto add = [&counts](std::string_view w) {
     auto it = counts.find(w);
-    if (it != counts.end()) ++it->second;
-    else counts.emplace(std::string(w), 1);
+    if (it != counts.end())
+      ++it->second;
+    else
+      counts.emplace(std::string(w), 1);
   };
   counts.reserve(1 << 20);
   std::vector<char> buf(8 << 20);
   std::string word;  // a word cut by a read boundary
   uint64_t total = 0;
-  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+  };
   ssize_t n;
   while ((n = read(fd, buf.data(), buf.size())) > 0) {
     total += static_cast<uint64_t>(n);
@@ -76,7 +80,8 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, int64_t>> v(counts.begin(), counts.end());
   std::partial_sort(v.begin(), v.begin() + std::min(top, v.size()), v.end(),
                     [](const auto& a, const auto& b) { return a.second > b.second; });
-  for (size_t i = 0; i < std::min(top, v.size()); ++i) printf("%s\t%lld\n", v[i].first.c_str(), (long long)v[i].second);
+  for (size_t i = 0; i < std::min(top, v.size()); ++i)
+    printf("%s\t%lld\n", v[i].first.c_str(), (long long)v[i].second);
   fprintf(stderr, "%llu bytes, %zu distinct words in %.2f s: %.1f MB/s\n",
           (unsigned long long)total, counts.size(), secs, static_cast<double>(total) / 1e6 / secs);
   return 0;

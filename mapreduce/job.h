@@ -54,8 +54,8 @@ class Context {
 
  private:
   const mrpb::TaskAssignment* task_;
-  FileSystem* fs_;
   std::map<std::string, int64_t>* counters_;
+  FileSystem* fs_;
 };
 
 class Mapper {
@@ -86,7 +86,7 @@ class Partitioner {
 struct Job {
   std::function<std::unique_ptr<Mapper>()> mapper;            // required
   std::function<std::unique_ptr<Reducer>()> reducer;          // required
-  std::function<std::unique_ptr<Reducer>()> combiner;        // optional
+  std::function<std::unique_ptr<Reducer>()> combiner;         // optional
   std::function<std::unique_ptr<Partitioner>()> partitioner;  // optional: hash of the key
 };
 

@@ -159,9 +159,12 @@ grpc::Status JobMasterService::SubmitJob(grpc::ServerContext* ctx,
     submitting_outputs_.erase(spec.output());
   };
   Status st = Validate(spec);
-  Result<std::vector<mrpb::Split>> splits = st.ok() ? ComputeSplits(spec) : Result<std::vector<mrpb::Split>>(st);
-  if (splits.ok()) st = fs_->Mkdirs(spec.output() + "/_temporary");
-  else st = splits.status();
+  Result<std::vector<mrpb::Split>> splits =
+      st.ok() ? ComputeSplits(spec) : Result<std::vector<mrpb::Split>>(st);
+  if (splits.ok())
+    st = fs_->Mkdirs(spec.output() + "/_temporary");
+  else
+    st = splits.status();
   if (!st.ok()) {
     release();
     return ToGrpc(st);
@@ -169,8 +172,8 @@ grpc::Status JobMasterService::SubmitJob(grpc::ServerContext* ctx,
   std::lock_guard<std::mutex> l(mu_);
   submitting_outputs_.erase(spec.output());
   resp->set_job_id(scheduler_.AddJob(spec, std::move(*splits), NowMs()));
-  spdlog::info("job {} submitted: {} -> {}, {} reducers", resp->job_id(),
-               spec.inputs(0), spec.output(), spec.reducers());
+  spdlog::info("job {} submitted: {} -> {}, {} reducers", resp->job_id(), spec.inputs(0),
+               spec.output(), spec.reducers());
   return grpc::Status::OK;
 }
 

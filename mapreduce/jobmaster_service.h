@@ -46,7 +46,7 @@ class JobMasterService final : public mrpb::JobMaster::Service {
 
   std::unique_ptr<FileSystem> fs_;
   std::mutex mu_;
-  Scheduler scheduler_;  // guarded by mu_
+  Scheduler scheduler_;                       // guarded by mu_
   std::set<std::string> submitting_outputs_;  // guarded by mu_: two submissions, one output
   std::atomic<bool> stop_{false};
   std::thread background_;

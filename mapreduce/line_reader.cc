@@ -38,8 +38,8 @@ Result<bool> SplitLineReader::Next(std::string_view* line, uint64_t* offset) {
           ASSIGN_OR_RETURN(bool more, More());
           if (!more) return false;
         }
-        const char* nl = static_cast<const char*>(
-            memchr(buf_.data() + buf_pos_, '\n', buf_.size() - buf_pos_));
+        const char* nl =
+            static_cast<const char*>(memchr(buf_.data() + buf_pos_, '\n', buf_.size() - buf_pos_));
         if (nl) {
           size_t skip = static_cast<size_t>(nl - (buf_.data() + buf_pos_)) + 1;
           buf_pos_ += skip;

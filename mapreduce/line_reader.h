@@ -44,7 +44,7 @@ class SplitLineReader {
   ByteSource* source_;
   uint64_t start_, end_;
   bool started_ = false;
-  uint64_t pos_ = 0;     // file offset of buf_[buf_pos_]
+  uint64_t pos_ = 0;  // file offset of buf_[buf_pos_]
   std::string buf_;
   size_t buf_pos_ = 0;
   std::string line_;

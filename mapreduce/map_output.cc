@@ -16,8 +16,11 @@ class BufferRun : public SortedRecords {
  public:
   BufferRun(const std::string& arena, const void* begin, const void* end, size_t stride,
             std::function<std::pair<std::string_view, std::string_view>(const void*)> get)
-      : arena_(arena), p_(static_cast<const char*>(begin)), end_(static_cast<const char*>(end)),
-        stride_(stride), get_(std::move(get)) {}
+      : arena_(arena),
+        p_(static_cast<const char*>(begin)),
+        end_(static_cast<const char*>(end)),
+        stride_(stride),
+        get_(std::move(get)) {}
   Result<bool> Next() override {
     if (!first_) p_ += stride_;
     first_ = false;

@@ -25,9 +25,9 @@ using CombineFn = std::function<Status(
 struct MapOutputOptions {
   uint32_t partitions = 1;
   uint64_t buffer_bytes = 64 << 20;
-  std::string spill_dir;   // scratch directory for spill files
-  CombineFn combiner;      // optional
-  bool compress = false;   // each partition of the final output is one zstd frame
+  std::string spill_dir;  // scratch directory for spill files
+  CombineFn combiner;     // optional
+  bool compress = false;  // each partition of the final output is one zstd frame
 };
 
 class MapOutputBuffer {

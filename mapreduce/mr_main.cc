@@ -37,8 +37,9 @@ Status Connect() {
   g.conf = *conf;
   if (g.jobmaster.empty()) g.jobmaster = g.conf.GetString("jobmaster");
   if (g.jobmaster.empty()) {
-    return InvalidArgument("no jobmaster: add 'jobmaster = host:port' to the client "
-                           "configuration or pass --jobmaster");
+    return InvalidArgument(
+        "no jobmaster: add 'jobmaster = host:port' to the client "
+        "configuration or pass --jobmaster");
   }
   g.stub = mrpb::JobMaster::NewStub(MakeChannel(g.jobmaster));
   return Status::Ok();
@@ -63,15 +64,22 @@ Result<mrpb::JobStatus> GetJob(const std::string& id, bool tasks) {
 
 std::string StateName(mrpb::JobState s) {
   switch (s) {
-    case mrpb::JOB_RUNNING: return "RUNNING";
-    case mrpb::JOB_SUCCEEDED: return "SUCCEEDED";
-    case mrpb::JOB_FAILED: return "FAILED";
-    case mrpb::JOB_KILLED: return "KILLED";
-    default: return "UNKNOWN";
+    case mrpb::JOB_RUNNING:
+      return "RUNNING";
+    case mrpb::JOB_SUCCEEDED:
+      return "SUCCEEDED";
+    case mrpb::JOB_FAILED:
+      return "FAILED";
+    case mrpb::JOB_KILLED:
+      return "KILLED";
+    default:
+      return "UNKNOWN";
   }
 }
 
-int Pct(uint32_t done, uint32_t total) { return total ? static_cast<int>(100 * done / total) : 100; }
+int Pct(uint32_t done, uint32_t total) {
+  return total ? static_cast<int>(100 * done / total) : 100;
+}
 
 void PrintStatus(const mrpb::JobStatus& j, bool tasks) {
   printf("Job: %s\n", j.job_id().c_str());
@@ -93,7 +101,8 @@ void PrintStatus(const mrpb::JobStatus& j, bool tasks) {
     printf("Elapsed: %.1f s\n", static_cast<double>(j.finish_ms() - j.submit_ms()) / 1000);
   }
   if (j.counters_size()) printf("Counters:\n");
-  for (const auto& c : j.counters()) printf("  %-28s %lld\n", c.name().c_str(), (long long)c.value());
+  for (const auto& c : j.counters())
+    printf("  %-28s %lld\n", c.name().c_str(), (long long)c.value());
   if (!tasks) return;
   printf("Tasks:\n");
   for (const auto& t : j.tasks()) {
@@ -198,7 +207,8 @@ int Submit(mrpb::JobSpec spec, bool wait, const std::string& staged_dir, FileSys
 Result<std::string> Upload(FileSystem* fs, const std::string& local, const std::string& dir) {
   std::ifstream in(local, std::ios::binary);
   if (!in) return NotFound("cannot read job binary " + local);
-  if (access(local.c_str(), X_OK) != 0) return InvalidArgument("job binary is not executable: " + local);
+  if (access(local.c_str(), X_OK) != 0)
+    return InvalidArgument("job binary is not executable: " + local);
   std::string path = dir + "/" + local.substr(local.rfind('/') + 1);
   CreateOptions co;
   co.overwrite = true;
@@ -217,7 +227,8 @@ Result<std::string> Upload(FileSystem* fs, const std::string& local, const std::
 int Logs(FileSystem* fs, const std::string& job, const std::string& task) {
   std::string dir = std::string(kLogDir) + "/" + job;
   auto entries = fs->ListStatus(dir);
-  if (!entries.ok()) return Fail("no logs for job " + job + " (" + entries.status().message() + ")");
+  if (!entries.ok())
+    return Fail("no logs for job " + job + " (" + entries.status().message() + ")");
   int shown = 0;
   for (const auto& e : *entries) {
     std::string name = e.path().substr(e.path().rfind('/') + 1);
@@ -242,7 +253,8 @@ int Main(int argc, char** argv) {
   CLI::App app{"mr: submit and follow MapReduce jobs"};
   app.require_subcommand(1);
   app.add_option("--conf", g.conf_path, "client configuration (default $DFS_CONF, ./client.conf)");
-  app.add_option("--jobmaster", g.jobmaster, "jobmaster host:port (default: from the configuration)");
+  app.add_option("--jobmaster", g.jobmaster,
+                 "jobmaster host:port (default: from the configuration)");
 
   SubmitFlags sf;
   std::string binary;
@@ -255,7 +267,8 @@ int Main(int argc, char** argv) {
   auto* streaming = app.add_subcommand("streaming", "run shell commands as mapper and reducer");
   streaming->add_option("--mapper", mapper, "command: input lines in, key<TAB>value lines out")
       ->required();
-  streaming->add_option("--reducer", reducer, "command: sorted key<TAB>value lines in, output "
+  streaming->add_option("--reducer", reducer,
+                        "command: sorted key<TAB>value lines in, output "
                         "lines out (default: the sorted map output)");
   streaming->add_option("--combiner", combiner, "command run over each sorted map spill");
   AddSubmitFlags(streaming, &tf);
@@ -327,8 +340,7 @@ int Main(int argc, char** argv) {
     Prepare(&c);
     st = FromGrpc(g.stub->ListJobs(&c, mrpb::ListJobsRequest(), &resp));
     if (!st.ok()) return Fail(st.message());
-    printf("%-26s %-10s %-12s %-9s %-9s %s\n", "JOB", "STATE", "NAME", "MAPS", "REDUCES",
-           "OUTPUT");
+    printf("%-26s %-10s %-12s %-9s %-9s %s\n", "JOB", "STATE", "NAME", "MAPS", "REDUCES", "OUTPUT");
     for (const auto& j : resp.jobs()) {
       printf("%-26s %-10s %-12s %4u/%-4u %4u/%-4u %s\n", j.job_id().c_str(),
              StateName(j.state()).c_str(), j.spec().name().c_str(), j.maps_done(), j.maps_total(),

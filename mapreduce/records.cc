@@ -226,7 +226,8 @@ Result<std::vector<uint64_t>> ReadIndex(const std::string& path) {
   std::vector<uint64_t> offsets(data.size() / 8);
   for (size_t i = 0; i < offsets.size(); ++i) {
     uint64_t v = 0;
-    for (int b = 0; b < 8; ++b) v |= static_cast<uint64_t>(static_cast<uint8_t>(data[i * 8 + b])) << (8 * b);
+    for (int b = 0; b < 8; ++b)
+      v |= static_cast<uint64_t>(static_cast<uint8_t>(data[i * 8 + b])) << (8 * b);
     offsets[i] = v;
   }
   return offsets;

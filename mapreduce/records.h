@@ -51,10 +51,10 @@ class RecordReader : public SortedRecords {
 
   int fd_ = -1;
   bool owns_fd_ = false;
-  uint64_t file_pos_ = 0;   // next file byte to read into buf_
+  uint64_t file_pos_ = 0;  // next file byte to read into buf_
   uint64_t file_end_ = 0;
   std::string buf_;
-  std::string_view data_;   // unread bytes (in buf_ or caller memory)
+  std::string_view data_;  // unread bytes (in buf_ or caller memory)
   std::string_view key_, value_;
 };
 

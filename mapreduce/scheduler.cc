@@ -273,7 +273,8 @@ void Scheduler::Assign(Worker& w, uint32_t map_slots, uint32_t reduce_slots, int
     }
     size_t maps_done = 0;
     for (const auto& t : job.maps) maps_done += t.state == mrpb::SUCCEEDED;
-    if (static_cast<double>(maps_done) < o_.reduce_slowstart * static_cast<double>(job.maps.size())) {
+    if (static_cast<double>(maps_done) <
+        o_.reduce_slowstart * static_cast<double>(job.maps.size())) {
       continue;
     }
     while (reduce_slots > 0) {
@@ -349,8 +350,10 @@ void Scheduler::JobFinalized(const std::string& job_id, const Status& commit, in
   Job* job = FindJob(job_id);
   if (!job || !job->finalizing) return;
   job->finalizing = false;
-  if (commit.ok()) EndJob(*job, mrpb::JOB_SUCCEEDED, "", now_ms);
-  else EndJob(*job, mrpb::JOB_FAILED, "committing the job failed: " + commit.message(), now_ms);
+  if (commit.ok())
+    EndJob(*job, mrpb::JOB_SUCCEEDED, "", now_ms);
+  else
+    EndJob(*job, mrpb::JOB_FAILED, "committing the job failed: " + commit.message(), now_ms);
   to_finalize_.push_back(job_id);  // its history is written on the next round
 }
 
@@ -403,8 +406,8 @@ Status Scheduler::KillJob(const std::string& job_id, int64_t now_ms) {
   return Status::Ok();
 }
 
-Result<mrpb::GetMapOutputsResponse> Scheduler::GetMapOutputs(
-    const mrpb::GetMapOutputsRequest& req, int64_t now_ms) {
+Result<mrpb::GetMapOutputsResponse> Scheduler::GetMapOutputs(const mrpb::GetMapOutputsRequest& req,
+                                                             int64_t now_ms) {
   Job* job = FindJob(req.job_id());
   if (!job) return NotFound("no such job: " + req.job_id());
   mrpb::GetMapOutputsResponse resp;
@@ -458,16 +461,21 @@ mrpb::JobStatus Scheduler::Describe(const Job& job, bool with_tasks) const {
         for (const auto& c : a.counters) counters[c.name()] += c.value();
         if (t.type == mrpb::MAP) {
           s.set_maps_done(s.maps_done() + 1);
-          if (a.locality == "data-local") s.set_data_local_maps(s.data_local_maps() + 1);
-          else if (a.locality == "rack-local") s.set_rack_local_maps(s.rack_local_maps() + 1);
-          else s.set_remote_maps(s.remote_maps() + 1);
+          if (a.locality == "data-local")
+            s.set_data_local_maps(s.data_local_maps() + 1);
+          else if (a.locality == "rack-local")
+            s.set_rack_local_maps(s.rack_local_maps() + 1);
+          else
+            s.set_remote_maps(s.remote_maps() + 1);
         } else {
           s.set_reduces_done(s.reduces_done() + 1);
         }
       }
       if (t.state == mrpb::RUNNING) {
-        if (t.type == mrpb::MAP) s.set_maps_running(s.maps_running() + 1);
-        else s.set_reduces_running(s.reduces_running() + 1);
+        if (t.type == mrpb::MAP)
+          s.set_maps_running(s.maps_running() + 1);
+        else
+          s.set_reduces_running(s.reduces_running() + 1);
       }
       if (!with_tasks) continue;
       auto* ts = s.add_tasks();

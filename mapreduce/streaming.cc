@@ -142,8 +142,10 @@ class Command {
 
 void EmitKeyValue(Context& ctx, std::string_view line) {
   auto tab = line.find('\t');
-  if (tab == std::string_view::npos) ctx.Emit(line, "");
-  else ctx.Emit(line.substr(0, tab), line.substr(tab + 1));
+  if (tab == std::string_view::npos)
+    ctx.Emit(line, "");
+  else
+    ctx.Emit(line.substr(0, tab), line.substr(tab + 1));
 }
 
 class StreamingMapper : public Mapper {
@@ -185,8 +187,10 @@ class StreamingReducer : public Reducer {
 
  private:
   void Out(Context& ctx, std::string_view line) {
-    if (combiner_) EmitKeyValue(ctx, line);
-    else ctx.Emit(line, "");
+    if (combiner_)
+      EmitKeyValue(ctx, line);
+    else
+      ctx.Emit(line, "");
   }
   bool combiner_;
   Command cmd_;

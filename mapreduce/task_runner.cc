@@ -96,8 +96,8 @@ Status RunReducer(Reducer* r, Context& ctx, SortedRecords* in, Counters* counter
   return r->Cleanup(ctx);
 }
 
-Status RunMap(const mrpb::TaskAssignment& task, const Job& job, FileSystem* fs,
-              Counters* counters, StatusPipe* pipe) {
+Status RunMap(const mrpb::TaskAssignment& task, const Job& job, FileSystem* fs, Counters* counters,
+              StatusPipe* pipe) {
   const auto& split = task.split();
   uint32_t partitions = task.spec().reducers();
   Counters combine_counters;
@@ -141,8 +141,8 @@ Status RunMap(const mrpb::TaskAssignment& task, const Job& job, FileSystem* fs,
     RETURN_IF_ERROR(mapper->Map(offset, line, ctx));
     RETURN_IF_ERROR(emit_error);
     if ((records & 1023) == 0 && split.length() > 0) {
-      pipe->Progress(std::min(0.95, static_cast<double>(lines.consumed()) /
-                                        static_cast<double>(split.length())));
+      pipe->Progress(std::min(
+          0.95, static_cast<double>(lines.consumed()) / static_cast<double>(split.length())));
     }
   }
   RETURN_IF_ERROR(mapper->Cleanup(ctx));
@@ -221,7 +221,8 @@ Status FetchMapOutputs(const mrpb::TaskAssignment& task, Counters* counters, Sta
       for (size_t i = 0; i < n; ++i) {
         threads.emplace_back([&, i] {
           const auto& loc = todo[b + i];
-          results[i] = FetchOne(task, loc, task.work_dir() + "/map_" + std::to_string(loc.map()) + ".seg");
+          results[i] =
+              FetchOne(task, loc, task.work_dir() + "/map_" + std::to_string(loc.map()) + ".seg");
         });
       }
       for (auto& t : threads) t.join();
@@ -315,8 +316,7 @@ Status RunReduce(const mrpb::TaskAssignment& task, const Job& job, FileSystem* f
   return Status::Ok();
 }
 
-Status RunTask(const std::string& task_file, const Job& job, Counters* counters,
-               StatusPipe* pipe) {
+Status RunTask(const std::string& task_file, const Job& job, Counters* counters, StatusPipe* pipe) {
   if (!job.mapper || !job.reducer) return InvalidArgument("the job has no mapper or reducer");
   std::ifstream f(task_file, std::ios::binary);
   std::stringstream ss;
@@ -346,7 +346,8 @@ int RunJob(int argc, char** argv, const Job& job) {
   StatusPipe pipe;
   Counters counters;
   Status st = RunTask(task_file, job, &counters, &pipe);
-  for (const auto& [name, value] : counters) pipe.Line("counter " + name + " " + std::to_string(value));
+  for (const auto& [name, value] : counters)
+    pipe.Line("counter " + name + " " + std::to_string(value));
   if (!st.ok()) {
     pipe.Line("error " + st.message());
     fprintf(stderr, "task failed: %s\n", st.ToString().c_str());

@@ -69,7 +69,9 @@ void Worker::SetShuffleAddress(const std::string& address) {
   id_ = id;
 }
 
-void Worker::Start() { heartbeat_ = std::thread([this] { HeartbeatLoop(); }); }
+void Worker::Start() {
+  heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+}
 
 void Worker::Stop() {
   if (stop_.exchange(true)) return;
@@ -191,7 +193,8 @@ void Worker::RunAttempt(std::shared_ptr<Attempt> a) {
   fs::create_directories(job_dir + "/logs", ec);
   fs::create_directories(job_dir + "/output", ec);
   auto program = JobProgram(t);
-  if (!program.ok()) return finish(mrpb::FAILED, "fetching the job program: " + program.status().message());
+  if (!program.ok())
+    return finish(mrpb::FAILED, "fetching the job program: " + program.status().message());
   mrpb::TaskAssignment full = t;
   full.set_jobmaster(o_.jobmaster);
   full.set_namenode(o_.namenode);

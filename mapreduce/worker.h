@@ -26,16 +26,16 @@
 namespace dfs::mr {
 
 struct WorkerOptions {
-  std::string jobmaster;      // host:port
-  std::string namenode;       // host:port
-  std::string datanode;       // host:port of the local datanode, for locality
+  std::string jobmaster;  // host:port
+  std::string namenode;   // host:port
+  std::string datanode;   // host:port of the local datanode, for locality
   std::string rack = "/default-rack";
-  std::string dir;            // local scratch space
+  std::string dir;              // local scratch space
   std::string shuffle_address;  // as reduces should dial it; set by the caller once bound
   uint32_t map_slots = 2;
   uint32_t reduce_slots = 1;
   int64_t heartbeat_ms = 500;
-  std::string bin_dir;        // where mr-streaming lives
+  std::string bin_dir;  // where mr-streaming lives
 };
 
 class Worker final : public mrpb::Shuffle::Service {
@@ -82,10 +82,10 @@ class Worker final : public mrpb::Shuffle::Service {
   std::unique_ptr<mrpb::JobMaster::Stub> jobmaster_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, std::shared_ptr<Attempt>> attempts_;  // by job/attempt; guarded
+  std::map<std::string, std::shared_ptr<Attempt>> attempts_;    // by job/attempt; guarded
   std::map<std::string, std::shared_ptr<JobFiles>> job_files_;  // guarded by mu_
-  std::set<std::string> finished_jobs_;                        // guarded by mu_
-  bool wake_ = false;                                          // guarded by mu_
+  std::set<std::string> finished_jobs_;                         // guarded by mu_
+  bool wake_ = false;                                           // guarded by mu_
   std::atomic<bool> stop_{false};
   std::thread heartbeat_;
 };

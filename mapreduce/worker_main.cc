@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   dfs::mr::WorkerOptions o;
   std::string conf_path, address = "127.0.0.1:0", log_level = "info";
   CLI::App app{"mr-worker: runs MapReduce tasks for the jobmaster, next to one datanode"};
-  app.add_option("--jobmaster", o.jobmaster, "jobmaster address host:port (default: the "
+  app.add_option("--jobmaster", o.jobmaster,
+                 "jobmaster address host:port (default: the "
                  "client configuration's 'jobmaster')");
   app.add_option("--conf", conf_path, "client configuration (namenode, jobmaster)");
   app.add_option("--namenodes,--namenode", o.namenode,
@@ -76,8 +77,8 @@ int main(int argc, char** argv) {
   std::string host = address.substr(0, address.rfind(':'));
   worker->SetShuffleAddress(host + ":" + std::to_string(port));
   worker->Start();
-  spdlog::info("mr-worker up: shuffle on {}:{}, jobmaster {}, datanode {}", host, port,
-               o.jobmaster, o.datanode);
+  spdlog::info("mr-worker up: shuffle on {}:{}, jobmaster {}, datanode {}", host, port, o.jobmaster,
+               o.datanode);
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("signal {}: shutting down", sig);

@@ -1,7 +1,7 @@
 #include "mapreduce/map_output.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -25,7 +25,8 @@ class MapOutputTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // partition -> its records in file order.
-  std::vector<std::vector<std::pair<std::string, std::string>>> ReadOutput(const std::string& path) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> ReadOutput(
+      const std::string& path) {
     auto index = ReadIndex(path + ".index");
     EXPECT_TRUE(index.ok());
     auto file = RecordReader::OpenFile(path);
@@ -45,7 +46,8 @@ class MapOutputTest : public ::testing::Test {
 };
 
 CombineFn SumCombiner(int* calls) {
-  return [calls](SortedRecords* in, const std::function<void(std::string_view, std::string_view)>& emit) {
+  return [calls](SortedRecords* in,
+                 const std::function<void(std::string_view, std::string_view)>& emit) {
     ++*calls;
     return ForEachGroup(in, [&](std::string_view key, Values& values) {
       int64_t sum = 0;
@@ -70,9 +72,11 @@ TEST_F(MapOutputTest, OutputIsSortedByPartitionThenKeyWithoutSpills) {
   EXPECT_EQ(b.spills(), 0);
   auto parts = ReadOutput(dir_ + "/out");
   ASSERT_EQ(parts.size(), 3u);
-  EXPECT_EQ(parts[0], (std::vector<std::pair<std::string, std::string>>{{"apple", "3"}, {"kiwi", "2"}}));
+  EXPECT_EQ(parts[0],
+            (std::vector<std::pair<std::string, std::string>>{{"apple", "3"}, {"kiwi", "2"}}));
   EXPECT_TRUE(parts[1].empty());
-  EXPECT_EQ(parts[2], (std::vector<std::pair<std::string, std::string>>{{"fig", "4"}, {"pear", "1"}}));
+  EXPECT_EQ(parts[2],
+            (std::vector<std::pair<std::string, std::string>>{{"fig", "4"}, {"pear", "1"}}));
 }
 
 TEST_F(MapOutputTest, SpillsAreCombinedAndMergedIntoOneSortedFile) {
@@ -106,7 +110,8 @@ TEST_F(MapOutputTest, SpillsAreCombinedAndMergedIntoOneSortedFile) {
   EXPECT_EQ(got, want);
   // Spill files are gone once merged.
   int files = 0;
-  for (auto& e : std::filesystem::directory_iterator(dir_)) files += e.path().filename().string().rfind("spill", 0) == 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_))
+    files += e.path().filename().string().rfind("spill", 0) == 0;
   EXPECT_EQ(files, 0);
 }
 
@@ -130,7 +135,8 @@ TEST_F(MapOutputTest, CompressedSegmentsDecompressToTheSameRecords) {
   std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   std::map<std::string, int> got;
   for (size_t p = 0; p + 1 < index->size(); ++p) {
-    auto raw = DecompressSegment(std::string_view(file).substr((*index)[p], (*index)[p + 1] - (*index)[p]));
+    auto raw = DecompressSegment(
+        std::string_view(file).substr((*index)[p], (*index)[p + 1] - (*index)[p]));
     ASSERT_TRUE(raw.ok()) << raw.status().ToString();
     RecordReader r(*raw);
     std::string prev;

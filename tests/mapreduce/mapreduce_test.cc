@@ -19,7 +19,8 @@ using Counts = std::map<std::string, int64_t>;
 // Text with words of mixed case and punctuation, in lines of varied length.
 std::string MakeText(uint64_t seed, size_t bytes) {
   std::mt19937_64 rng(seed);
-  std::vector<std::string> vocab = {"the", "The", "dfs,", "block.", "Map", "reduce!", "a-b", "\"q\""};
+  std::vector<std::string> vocab = {"the", "The",     "dfs,", "block.",
+                                    "Map", "reduce!", "a-b",  "\"q\""};
   for (int i = 0; i < 3000; ++i) vocab.push_back("w" + std::to_string(i * 7919 % 100003));
   std::string out;
   out.reserve(bytes + 200);
@@ -58,12 +59,13 @@ class MapReduceTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     cluster_ = std::move(*c);
     jobmaster_ = "127.0.0.1:" + std::to_string(FreePort());
-    std::vector<std::string> args = {"--address", jobmaster_, "--namenode",
-                                     cluster_->namenode_address(), "--worker-timeout-ms", "3000",
-                                     "--locality-delay-ms", "300", "--backup-min-ms",
-                                     backup_min_ms};
+    std::vector<std::string> args = {
+        "--address",           jobmaster_,   "--namenode",          cluster_->namenode_address(),
+        "--worker-timeout-ms", "3000",       "--locality-delay-ms", "300",
+        "--backup-min-ms",     backup_min_ms};
     jm_pid_ = cluster_->StartProcess("jobmaster", args, "jobmaster.log");
-    std::ofstream(cluster_->client_conf_path(), std::ios::app) << "jobmaster = " << jobmaster_ << "\n";
+    std::ofstream(cluster_->client_conf_path(), std::ios::app)
+        << "jobmaster = " << jobmaster_ << "\n";
     stub_ = mrpb::JobMaster::NewStub(MakeChannel(jobmaster_));
     worker_pids_.assign(3, -1);
     for (int i = 0; i < 3; ++i) StartWorker(i);
@@ -77,8 +79,8 @@ class MapReduceTest : public ::testing::Test {
         "mr-worker",
         {"--jobmaster", jobmaster_, "--namenode", cluster_->namenode_address(), "--datanode",
          "127.0.0.1:" + std::to_string(cluster_->datanode_port(i)), "--dir",
-         cluster_->dir() + "/worker" + std::to_string(i), "--heartbeat-ms", "200",
-         "--map-slots", "2", "--reduce-slots", "1"},
+         cluster_->dir() + "/worker" + std::to_string(i), "--heartbeat-ms", "200", "--map-slots",
+         "2", "--reduce-slots", "1"},
         "worker" + std::to_string(i) + ".log");
   }
 
@@ -107,8 +109,9 @@ class MapReduceTest : public ::testing::Test {
   }
 
   std::vector<std::string> TestJob(const std::string& output, std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {"submit", "--binary", BinDir() + "/mr-test-job", "--input", "/in",
-                                  "--output", output, "--reducers", "3"};
+    std::vector<std::string> a = {"submit",  "--binary",   BinDir() + "/mr-test-job",
+                                  "--input", "/in",        "--output",
+                                  output,    "--reducers", "3"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -125,10 +128,13 @@ class MapReduceTest : public ::testing::Test {
 
   mrpb::JobStatus WaitForEnd(const std::string& id) {
     mrpb::JobStatus j;
-    EXPECT_TRUE(WaitFor([&] {
-      j = Job(id);
-      return j.state() != mrpb::JOB_RUNNING && j.state() != mrpb::JOB_STATE_UNSPECIFIED;
-    }, 90'000)) << "job " << id << " did not end; logs in " << cluster_->dir();
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          j = Job(id);
+          return j.state() != mrpb::JOB_RUNNING && j.state() != mrpb::JOB_STATE_UNSPECIFIED;
+        },
+        90'000))
+        << "job " << id << " did not end; logs in " << cluster_->dir();
     return j;
   }
 
@@ -176,9 +182,10 @@ TEST_F(MapReduceTest, WordCountOverManyBlocksMatchesReferenceCount) {
   StartCluster();
   Counts want = WriteInput(12 << 20);
   std::string out;
-  int rc = cluster_->Run("mr", {"submit", "--binary", BinDir() + "/wordcount", "--input", "/in",
-                                "--output", "/out", "--reducers", "4", "--sort-buffer", "256k",
-                                "--wait"}, &out);
+  int rc = cluster_->Run("mr",
+                         {"submit", "--binary", BinDir() + "/wordcount", "--input", "/in",
+                          "--output", "/out", "--reducers", "4", "--sort-buffer", "256k", "--wait"},
+                         &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("State: SUCCEEDED"), std::string::npos) << out;
   EXPECT_EQ(ReadCounts("/out", 4), want);
@@ -188,21 +195,24 @@ TEST_F(MapReduceTest, WordCountOverManyBlocksMatchesReferenceCount) {
   EXPECT_EQ(job.data_local_maps() + job.rack_local_maps() + job.remote_maps(), job.maps_total());
   EXPECT_GT(job.data_local_maps(), job.maps_total() / 2);
   // History is in the file system.
-  EXPECT_TRUE(WaitFor([&] { return fs_->GetFileStatus("/system/mr/history/" + id + ".json").ok(); }));
+  EXPECT_TRUE(
+      WaitFor([&] { return fs_->GetFileStatus("/system/mr/history/" + id + ".json").ok(); }));
 }
 
 TEST_F(MapReduceTest, StreamingWordCountMatchesTheCppJob) {
   StartCluster();
   Counts want = WriteInput(3 << 20);
-  std::ofstream(cluster_->dir() + "/map.awk") << "{ for (i = 1; i <= NF; i++) print $i \"\\t1\" }\n";
+  std::ofstream(cluster_->dir() + "/map.awk")
+      << "{ for (i = 1; i <= NF; i++) print $i \"\\t1\" }\n";
   std::ofstream(cluster_->dir() + "/sum.awk")
       << "BEGIN { FS = \"\\t\" } { c[$1] += $2 } END { for (w in c) print w \"\\t\" c[w] }\n";
   std::string out;
-  int rc = cluster_->Run("mr", {"streaming", "--mapper", "awk -f " + cluster_->dir() + "/map.awk",
-                                "--combiner", "awk -f " + cluster_->dir() + "/sum.awk",
-                                "--reducer", "awk -f " + cluster_->dir() + "/sum.awk",
-                                "--input", "/in", "--output", "/streamed", "--reducers", "2",
-                                "--wait"}, &out);
+  int rc = cluster_->Run("mr",
+                         {"streaming", "--mapper", "awk -f " + cluster_->dir() + "/map.awk",
+                          "--combiner", "awk -f " + cluster_->dir() + "/sum.awk", "--reducer",
+                          "awk -f " + cluster_->dir() + "/sum.awk", "--input", "/in", "--output",
+                          "/streamed", "--reducers", "2", "--wait"},
+                         &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(ReadCounts("/streamed", 2), want);
 }
@@ -211,10 +221,12 @@ TEST_F(MapReduceTest, WorkerKilledDuringMapPhaseStillGivesTheSameOutput) {
   StartCluster();
   Counts want = WriteInput(8 << 20);
   std::string id = Submit(TestJob("/out", {"--param", "map_sleep_ms=1000"}));
-  ASSERT_TRUE(WaitFor([&] {
-    auto j = Job(id);
-    return j.maps_done() >= 1;
-  }, 60'000));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto j = Job(id);
+        return j.maps_done() >= 1;
+      },
+      60'000));
   ASSERT_LT(Job(id).maps_done(), Job(id).maps_total());
   kill(worker_pids_[0], SIGKILL);
   MiniCluster::StopProcess(&worker_pids_[0], false);
@@ -234,10 +246,12 @@ TEST_F(MapReduceTest, WorkerKilledDuringReducePhaseStillGivesTheSameOutput) {
   StartCluster();
   Counts want = WriteInput(4 << 20);
   std::string id = Submit(TestJob("/out", {"--param", "reduce_sleep_ms=2500"}));
-  ASSERT_TRUE(WaitFor([&] {
-    auto j = Job(id);
-    return j.maps_done() == j.maps_total() && j.maps_total() > 0;
-  }, 60'000));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto j = Job(id);
+        return j.maps_done() == j.maps_total() && j.maps_total() > 0;
+      },
+      60'000));
   ASSERT_EQ(Job(id).reduces_done(), 0u);
   MiniCluster::StopProcess(&worker_pids_[1], false);  // SIGKILL
   auto job = WaitForEnd(id);
@@ -264,7 +278,8 @@ TEST_F(MapReduceTest, MapperThatAlwaysCrashesFailsTheJobWithItsError) {
   StartCluster();
   WriteInput(1 << 20);
   std::string out;
-  auto args = TestJob("/out", {"--param", "crash_map=0", "--param", "crash_attempts=100", "--wait"});
+  auto args =
+      TestJob("/out", {"--param", "crash_map=0", "--param", "crash_attempts=100", "--wait"});
   EXPECT_EQ(cluster_->Run("mr", args, &out), 1) << out;
   EXPECT_NE(out.find("State: FAILED"), std::string::npos) << out;
   EXPECT_NE(out.find("m_000000 failed 4 times"), std::string::npos) << out;
@@ -302,15 +317,29 @@ TEST_F(MapReduceTest, SortedRecordsComeOutGloballySortedAndValidate) {
   std::string out;
   ASSERT_EQ(cluster_->Run("sort", {"gen", "--records", "40000", "--output", "/records/a"}, &out), 0)
       << out;
-  ASSERT_EQ(cluster_->Run("sort", {"gen", "--records", "5000", "--seed", "2", "--output",
-                                   "/records/b"}, &out), 0) << out;
-  ASSERT_EQ(cluster_->Run("sort", {"sample", "--input", "/records", "--partitions", "3", "--cuts",
-                                   "/cuts"}, &out), 0) << out;
-  ASSERT_EQ(cluster_->Run("mr", {"submit", "--binary", BinDir() + "/sort", "--param", "cuts=/cuts",
-                                 "--input", "/records", "--output", "/sorted", "--reducers", "3",
-                                 "--sort-buffer", "1M", "--compress", "--wait"}, &out), 0) << out;
-  ASSERT_EQ(cluster_->Run("sort", {"validate", "--input", "/records", "--output", "/sorted",
-                                   "--partitions", "3"}, &out), 0) << out;
+  ASSERT_EQ(
+      cluster_->Run("sort", {"gen", "--records", "5000", "--seed", "2", "--output", "/records/b"},
+                    &out),
+      0)
+      << out;
+  ASSERT_EQ(
+      cluster_->Run(
+          "sort", {"sample", "--input", "/records", "--partitions", "3", "--cuts", "/cuts"}, &out),
+      0)
+      << out;
+  ASSERT_EQ(cluster_->Run("mr",
+                          {"submit", "--binary", BinDir() + "/sort", "--param", "cuts=/cuts",
+                           "--input", "/records", "--output", "/sorted", "--reducers", "3",
+                           "--sort-buffer", "1M", "--compress", "--wait"},
+                          &out),
+            0)
+      << out;
+  ASSERT_EQ(
+      cluster_->Run("sort",
+                    {"validate", "--input", "/records", "--output", "/sorted", "--partitions", "3"},
+                    &out),
+      0)
+      << out;
   EXPECT_NE(out.find("45000 records, globally sorted"), std::string::npos) << out;
   // Every reducer got a share.
   for (const char* p : {"/sorted/part-00000", "/sorted/part-00001", "/sorted/part-00002"}) {

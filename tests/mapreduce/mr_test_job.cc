@@ -36,7 +36,8 @@ class FaultyWordMapper : public dfs::mr::Mapper {
     if (IntParam(ctx, "hang_map", -1) == index && attempt == 0) {
       while (true) SleepMs(1000);
     }
-    if (IntParam(ctx, "slow_map", -1) == index && attempt == 0) SleepMs(IntParam(ctx, "slow_ms", 0));
+    if (IntParam(ctx, "slow_map", -1) == index && attempt == 0)
+      SleepMs(IntParam(ctx, "slow_ms", 0));
     SleepMs(IntParam(ctx, "map_sleep_ms", 0));
     return dfs::Status::Ok();
   }
@@ -59,7 +60,8 @@ class SumReducer : public dfs::mr::Reducer {
     if (reduce_) SleepMs(IntParam(ctx, "reduce_sleep_ms", 0));
     return dfs::Status::Ok();
   }
-  dfs::Status Reduce(std::string_view key, dfs::mr::Values& values, dfs::mr::Context& ctx) override {
+  dfs::Status Reduce(std::string_view key, dfs::mr::Values& values,
+                     dfs::mr::Context& ctx) override {
     int64_t sum = 0;
     std::string_view v;
     while (values.Next(&v)) {

@@ -8,10 +8,11 @@ namespace {
 class SchedulerTest : public ::testing::Test {
  protected:
   SchedulerTest()
-      : s_(Options(), "t", [this](const std::string&, const mrpb::JobSpec&, uint32_t r, uint32_t a) {
-          commits_.emplace_back(r, a);
-          return Status::Ok();
-        }) {}
+      : s_(Options(), "t",
+           [this](const std::string&, const mrpb::JobSpec&, uint32_t r, uint32_t a) {
+             commits_.emplace_back(r, a);
+             return Status::Ok();
+           }) {}
   static SchedulerOptions Options() {
     SchedulerOptions o;
     o.worker_timeout_ms = 1000;
