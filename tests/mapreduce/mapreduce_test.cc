@@ -347,6 +347,22 @@ TEST_F(MapReduceTest, SortedRecordsComeOutGloballySortedAndValidate) {
   }
 }
 
+TEST_F(MapReduceTest, KilledJobEndsAndCleansUp) {
+  StartCluster();
+  WriteInput(2 << 20);
+  std::string id = Submit(TestJob("/out", {"--param", "map_sleep_ms=60000"}));
+  ASSERT_TRUE(WaitFor([&] { return Job(id, true).maps_running() > 0; }));
+  std::string out;
+  ASSERT_EQ(cluster_->Run("mr", {"kill", id}, &out), 0) << out;
+  EXPECT_EQ(Job(id).state(), mrpb::JOB_KILLED);
+  EXPECT_EQ(cluster_->Run("mr", {"wait", id}, &out), 1) << out;
+  EXPECT_NE(out.find("State: KILLED"), std::string::npos) << out;
+  EXPECT_EQ(cluster_->Run("mr", {"kill", id}, &out), 1) << out;
+  EXPECT_NE(out.find("already ended"), std::string::npos) << out;
+  EXPECT_TRUE(WaitFor([&] { return !fs_->GetFileStatus("/out/_temporary").ok(); }, 10'000));
+  EXPECT_FALSE(fs_->GetFileStatus("/out/_SUCCESS").ok());
+}
+
 TEST_F(MapReduceTest, BadSubmissionsAreRefusedAndChangeNothing) {
   StartCluster();
   WriteInput(100'000);
