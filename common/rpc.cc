@@ -52,7 +52,7 @@ Status FromGrpc(const grpc::Status& s) {
   return Status(static_cast<Code>(s.error_code()), s.error_message());
 }
 
-std::string GetMetadata(const grpc::ServerContext& ctx, const char* key) {
+std::string GetMetadata(const grpc::ServerContextBase& ctx, const char* key) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(key);
   if (it == md.end()) return "";

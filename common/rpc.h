@@ -26,6 +26,6 @@ inline constexpr char kClientIdKey[] = "dfs-client-id";
 inline constexpr char kCallIdKey[] = "dfs-call-id";
 
 // The value of a metadata key on a server call, or "".
-std::string GetMetadata(const grpc::ServerContext& ctx, const char* key);
+std::string GetMetadata(const grpc::ServerContextBase& ctx, const char* key);
 
 }  // namespace dfs

@@ -37,7 +37,7 @@ Status CheckClientName(const std::string& name) {
   return Status::Ok();
 }
 
-proto::Op NewOp(const grpc::ServerContext* ctx) {
+proto::Op NewOp(const grpc::ServerContextBase* ctx) {
   proto::Op op;
   op.set_user(GetMetadata(*ctx, kUserKey));
   std::string client = GetMetadata(*ctx, kClientIdKey);
@@ -57,10 +57,15 @@ proto::Op NewOp(const grpc::ServerContext* ctx) {
 
 // Reads are answered on gRPC's polling threads (callback API): no hand-off to a
 // synchronous worker thread per call.
-using ServiceBase = proto::ClientProtocol::WithCallbackMethod_GetFileInfo<
-    proto::ClientProtocol::WithCallbackMethod_ListStatus<
-        proto::ClientProtocol::WithCallbackMethod_GetBlockLocations<
-            proto::ClientProtocol::Service>>>;
+// So are the plain mutations: the handler proposes the op and returns; the apply thread
+// finishes the call once the op is applied.
+using P = proto::ClientProtocol;
+using ServiceBase = P::WithCallbackMethod_GetFileInfo<P::WithCallbackMethod_ListStatus<
+    P::WithCallbackMethod_GetBlockLocations<P::WithCallbackMethod_Mkdirs<
+        P::WithCallbackMethod_Create<P::WithCallbackMethod_Append<P::WithCallbackMethod_Rename<
+            P::WithCallbackMethod_Delete<P::WithCallbackMethod_SetReplication<
+                P::WithCallbackMethod_SetPermission<P::WithCallbackMethod_SetOwner<
+                    P::WithCallbackMethod_SetTimes<P::Service>>>>>>>>>>>>;
 
 // Answers with read() once this replica reflects every write committed before the call
 // (a ReadIndex barrier: linearizable), or with Unavailable if it is not the leader.
@@ -80,6 +85,25 @@ class ClientService final : public ServiceBase {
   grpc::ServerUnaryReactor* AfterBarrier(grpc::CallbackServerContext* ctx,
                                          std::function<grpc::Status()> read) {
     return ::dfs::AfterBarrier(nn_, ctx, std::move(read));
+  }
+
+  // Builds the op (or refuses the request), submits it, and finishes the call once it is
+  // applied: with the op's own status, after fill() has put its result in the response.
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
+                                   const std::function<Result<proto::Op>()>& build,
+                                   std::function<void(const OpResult&)> fill = nullptr) {
+    auto* reactor = ctx->DefaultReactor();
+    auto op = build();
+    if (!op.ok()) {
+      reactor->Finish(ToGrpc(op.status()));
+      return reactor;
+    }
+    nn_->SubmitAsync(std::move(*op), [reactor, fill = std::move(fill)](Result<OpResult> r) {
+      if (!r.ok()) return reactor->Finish(ToGrpc(r.status()));
+      if (r->status.ok() && fill) fill(*r);
+      reactor->Finish(ToGrpc(r->status));
+    });
+    return reactor;
   }
 
   grpc::ServerUnaryReactor* GetFileInfo(grpc::CallbackServerContext* ctx,
@@ -126,53 +150,55 @@ class ClientService final : public ServiceBase {
     return ToGrpc(s);
   }
 
-  grpc::Status Mkdirs(grpc::ServerContext* ctx, const proto::MkdirsRequest* req,
-                      proto::MkdirsResponse*) override {
-    CHECK_OK(CheckPath(req->path()));
-    proto::Op op = NewOp(ctx);
-    auto* m = op.mutable_mkdirs();
-    m->set_path(req->path());
-    m->set_mode(req->mode() & 07777);
-    m->set_create_parent(req->create_parent());
-    return ToGrpc(SubmitStatus(std::move(op)));
-  }
-
-  grpc::Status Create(grpc::ServerContext* ctx, const proto::CreateRequest* req,
-                      proto::CreateResponse* resp) override {
-    CHECK_OK(CheckPath(req->path()));
-    CHECK_OK(CheckClientName(req->client_name()));
-    nn_->RenewLease(req->client_name());
-    proto::Op op = NewOp(ctx);
-    auto* c = op.mutable_create();
-    c->set_path(req->path());
-    c->set_mode(req->mode() & 07777);
-    c->set_client_name(req->client_name());
-    c->set_overwrite(req->overwrite());
-    c->set_create_parent(req->create_parent());
-    nn_->WithReadLock([&](const NamenodeState& st) {
-      c->set_replication(req->replication() ? req->replication() : st.options.default_replication);
-      c->set_block_size(req->block_size() ? req->block_size() : st.options.default_block_size);
+  grpc::ServerUnaryReactor* Mkdirs(grpc::CallbackServerContext* ctx,
+                                   const proto::MkdirsRequest* req,
+                                   proto::MkdirsResponse*) override {
+    return Mutate(ctx, [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      proto::Op op = NewOp(ctx);
+      auto* m = op.mutable_mkdirs();
+      m->set_path(req->path());
+      m->set_mode(req->mode() & 07777);
+      m->set_create_parent(req->create_parent());
+      return op;
     });
-    auto r = nn_->Submit(std::move(op));
-    if (!r.ok()) return ToGrpc(r.status());
-    if (!r->status.ok()) return ToGrpc(r->status);
-    *resp->mutable_status() = r->file;
-    return grpc::Status::OK;
   }
 
-  grpc::Status Append(grpc::ServerContext* ctx, const proto::AppendRequest* req,
-                      proto::AppendResponse* resp) override {
-    CHECK_OK(CheckPath(req->path()));
-    CHECK_OK(CheckClientName(req->client_name()));
-    nn_->RenewLease(req->client_name());
-    proto::Op op = NewOp(ctx);
-    op.mutable_append()->set_path(req->path());
-    op.mutable_append()->set_client_name(req->client_name());
-    auto r = nn_->Submit(std::move(op));
-    if (!r.ok()) return ToGrpc(r.status());
-    if (!r->status.ok()) return ToGrpc(r->status);
-    *resp->mutable_status() = r->file;
-    return grpc::Status::OK;
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* ctx,
+                                   const proto::CreateRequest* req,
+                                   proto::CreateResponse* resp) override {
+    auto op = [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      RETURN_IF_ERROR(CheckClientName(req->client_name()));
+      nn_->RenewLease(req->client_name());
+      proto::Op op = NewOp(ctx);
+      auto* c = op.mutable_create();
+      c->set_path(req->path());
+      c->set_mode(req->mode() & 07777);
+      c->set_client_name(req->client_name());
+      c->set_overwrite(req->overwrite());
+      c->set_create_parent(req->create_parent());
+      const NamenodeOptions& o = nn_->options();
+      c->set_replication(req->replication() ? req->replication() : o.default_replication);
+      c->set_block_size(req->block_size() ? req->block_size() : o.default_block_size);
+      return op;
+    };
+    return Mutate(ctx, op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
+  }
+
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* ctx,
+                                   const proto::AppendRequest* req,
+                                   proto::AppendResponse* resp) override {
+    auto op = [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      RETURN_IF_ERROR(CheckClientName(req->client_name()));
+      nn_->RenewLease(req->client_name());
+      proto::Op op = NewOp(ctx);
+      op.mutable_append()->set_path(req->path());
+      op.mutable_append()->set_client_name(req->client_name());
+      return op;
+    };
+    return Mutate(ctx, op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
   }
 
   grpc::Status AddBlock(grpc::ServerContext* ctx, const proto::AddBlockRequest* req,
@@ -333,64 +359,82 @@ class ClientService final : public ServiceBase {
     return ToGrpc(s);
   }
 
-  grpc::Status Rename(grpc::ServerContext* ctx, const proto::RenameRequest* req,
-                      proto::RenameResponse*) override {
-    CHECK_OK(CheckPath(req->src()));
-    CHECK_OK(CheckPath(req->dst()));
-    proto::Op op = NewOp(ctx);
-    op.mutable_rename()->set_src(req->src());
-    op.mutable_rename()->set_dst(req->dst());
-    op.mutable_rename()->set_overwrite(req->overwrite());
-    return ToGrpc(SubmitStatus(std::move(op)));
+  grpc::ServerUnaryReactor* Rename(grpc::CallbackServerContext* ctx,
+                                   const proto::RenameRequest* req,
+                                   proto::RenameResponse*) override {
+    return Mutate(ctx, [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->src()));
+      RETURN_IF_ERROR(CheckPath(req->dst()));
+      proto::Op op = NewOp(ctx);
+      op.mutable_rename()->set_src(req->src());
+      op.mutable_rename()->set_dst(req->dst());
+      op.mutable_rename()->set_overwrite(req->overwrite());
+      return op;
+    });
   }
 
-  grpc::Status Delete(grpc::ServerContext* ctx, const proto::DeleteRequest* req,
-                      proto::DeleteResponse*) override {
-    CHECK_OK(CheckPath(req->path()));
-    proto::Op op = NewOp(ctx);
-    op.mutable_delete_()->set_path(req->path());
-    op.mutable_delete_()->set_recursive(req->recursive());
-    return ToGrpc(SubmitStatus(std::move(op)));
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
+                                   const proto::DeleteRequest* req,
+                                   proto::DeleteResponse*) override {
+    return Mutate(ctx, [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      proto::Op op = NewOp(ctx);
+      op.mutable_delete_()->set_path(req->path());
+      op.mutable_delete_()->set_recursive(req->recursive());
+      return op;
+    });
   }
 
-  grpc::Status SetReplication(grpc::ServerContext* ctx, const proto::SetReplicationRequest* req,
-                              proto::SetReplicationResponse*) override {
-    CHECK_OK(CheckPath(req->path()));
-    proto::Op op = NewOp(ctx);
-    op.mutable_set_replication()->set_path(req->path());
-    op.mutable_set_replication()->set_replication(req->replication());
-    return ToGrpc(SubmitStatus(std::move(op)));
+  grpc::ServerUnaryReactor* SetReplication(grpc::CallbackServerContext* ctx,
+                                           const proto::SetReplicationRequest* req,
+                                           proto::SetReplicationResponse*) override {
+    return Mutate(ctx, [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      proto::Op op = NewOp(ctx);
+      op.mutable_set_replication()->set_path(req->path());
+      op.mutable_set_replication()->set_replication(req->replication());
+      return op;
+    });
   }
 
-  grpc::Status SetPermission(grpc::ServerContext* ctx, const proto::SetPermissionRequest* req,
-                             proto::SetPermissionResponse*) override {
-    CHECK_OK(CheckPath(req->path()));
-    proto::Op op = NewOp(ctx);
-    op.mutable_set_permission()->set_path(req->path());
-    op.mutable_set_permission()->set_mode(req->mode());
-    return ToGrpc(SubmitStatus(std::move(op)));
+  grpc::ServerUnaryReactor* SetPermission(grpc::CallbackServerContext* ctx,
+                                          const proto::SetPermissionRequest* req,
+                                          proto::SetPermissionResponse*) override {
+    return Mutate(ctx, [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      proto::Op op = NewOp(ctx);
+      op.mutable_set_permission()->set_path(req->path());
+      op.mutable_set_permission()->set_mode(req->mode());
+      return op;
+    });
   }
 
-  grpc::Status SetOwner(grpc::ServerContext* ctx, const proto::SetOwnerRequest* req,
-                        proto::SetOwnerResponse*) override {
-    CHECK_OK(CheckPath(req->path()));
-    proto::Op op = NewOp(ctx);
-    auto* o = op.mutable_set_owner();
-    o->set_path(req->path());
-    o->set_owner(req->owner());
-    o->set_group(req->group());
-    return ToGrpc(SubmitStatus(std::move(op)));
+  grpc::ServerUnaryReactor* SetOwner(grpc::CallbackServerContext* ctx,
+                                     const proto::SetOwnerRequest* req,
+                                     proto::SetOwnerResponse*) override {
+    return Mutate(ctx, [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      proto::Op op = NewOp(ctx);
+      auto* o = op.mutable_set_owner();
+      o->set_path(req->path());
+      o->set_owner(req->owner());
+      o->set_group(req->group());
+      return op;
+    });
   }
 
-  grpc::Status SetTimes(grpc::ServerContext* ctx, const proto::SetTimesRequest* req,
-                        proto::SetTimesResponse*) override {
-    CHECK_OK(CheckPath(req->path()));
-    proto::Op op = NewOp(ctx);
-    auto* t = op.mutable_set_times();
-    t->set_path(req->path());
-    t->set_mtime_ms(req->mtime_ms());
-    t->set_atime_ms(req->atime_ms());
-    return ToGrpc(SubmitStatus(std::move(op)));
+  grpc::ServerUnaryReactor* SetTimes(grpc::CallbackServerContext* ctx,
+                                     const proto::SetTimesRequest* req,
+                                     proto::SetTimesResponse*) override {
+    return Mutate(ctx, [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      proto::Op op = NewOp(ctx);
+      auto* t = op.mutable_set_times();
+      t->set_path(req->path());
+      t->set_mtime_ms(req->mtime_ms());
+      t->set_atime_ms(req->atime_ms());
+      return op;
+    });
   }
 
   grpc::Status GetContentSummary(grpc::ServerContext*, const proto::GetContentSummaryRequest* req,

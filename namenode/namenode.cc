@@ -233,21 +233,34 @@ void Namenode::RecoverExpiredLeases() {
 }
 
 Result<OpResult> Namenode::Submit(proto::Op op) {
-  if (!IsLeader()) return Unavailable("namenode is not the leader");
+  std::promise<Result<OpResult>> p;
+  auto f = p.get_future();
+  SubmitAsync(std::move(op), [&p](Result<OpResult> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+void Namenode::SubmitAsync(proto::Op op, std::function<void(Result<OpResult>)> done) {
+  if (!IsLeader()) return done(Unavailable("namenode is not the leader"));
   op.set_time_ms(clock_->WallMs());
   if (op.client_id().empty()) {
     op.set_client_id(internal_client_id_);
     op.set_call_id(next_internal_call_++);
-  } else {
-    std::shared_lock<std::shared_mutex> r(mu_);
-    if (auto cached = retry_cache_.Get(op.client_id(), op.call_id())) return *cached;
+  } else if (auto cached = CachedResult(op)) {
+    return done(*cached);
   }
-  auto applied = node_->Propose(op.SerializeAsString()).get();
-  if (!applied.ok()) return applied.status();
-  std::shared_lock<std::shared_mutex> r(mu_);
-  auto result = retry_cache_.Get(op.client_id(), op.call_id());
-  if (!result) return Internal("result of an applied operation was evicted");
-  return *result;
+  std::string client = op.client_id();
+  uint64_t call = op.call_id();
+  node_->ProposeAsync(op.SerializeAsString(), [this, client = std::move(client), call,
+                                               done = std::move(done)](Result<uint64_t> applied) {
+    if (!applied.ok()) return done(applied.status());
+    std::optional<OpResult> result;
+    {
+      std::shared_lock<std::shared_mutex> r(mu_);
+      result = retry_cache_.Get(client, call);
+    }
+    if (!result) return done(Internal("result of an applied operation was evicted"));
+    done(std::move(*result));
+  });
 }
 
 std::optional<OpResult> Namenode::CachedResult(const proto::Op& op) {

@@ -77,6 +77,9 @@ class Namenode : public StateMachine {
   // refusal is in the result's status). A retried (client id, call id) returns the first
   // result. Unavailable on a replica that is not the leader.
   Result<OpResult> Submit(proto::Op op);
+  // The same without blocking: done runs (on the log's apply thread, or at once) with
+  // what Submit would return.
+  void SubmitAsync(proto::Op op, std::function<void(Result<OpResult>)> done);
   // The result of op's (client id, call id) if a call with them was applied already.
   std::optional<OpResult> CachedResult(const proto::Op& op);
   // Waits until this replica reflects every write committed before the call (ReadIndex).

@@ -121,7 +121,7 @@ void Node::Stop() {
   if (transport_) transport_->Stop();
   FailPending(Unavailable("namenode is shutting down"));
   std::lock_guard<std::mutex> l(mu_);
-  for (auto& [entry, done] : proposals_) done.set_value(Unavailable("namenode is shutting down"));
+  for (auto& [entry, done] : proposals_) done(Unavailable("namenode is shutting down"));
   proposals_.clear();
   for (auto& cb : read_waiters_) cb(Unavailable("namenode is shutting down"));
   read_waiters_.clear();
@@ -130,20 +130,29 @@ void Node::Stop() {
 // ---- inputs ----
 
 std::future<Result<uint64_t>> Node::Propose(std::string entry) {
-  std::promise<Result<uint64_t>> p;
-  auto f = p.get_future();
-  std::lock_guard<std::mutex> l(mu_);
-  if (!failed_.ok()) {
-    p.set_value(failed_);
-  } else if (stopping_) {
-    p.set_value(Unavailable("namenode is shutting down"));
-  } else if (status_.role != Role::kLeader) {
-    p.set_value(Unavailable("not the leader"));
-  } else {
-    proposals_.emplace_back(std::move(entry), std::move(p));
-    cv_.notify_one();
-  }
+  auto p = std::make_shared<std::promise<Result<uint64_t>>>();
+  auto f = p->get_future();
+  ProposeAsync(std::move(entry), [p](Result<uint64_t> r) { p->set_value(std::move(r)); });
   return f;
+}
+
+void Node::ProposeAsync(std::string entry, Done done) {
+  Status refused;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!failed_.ok()) {
+      refused = failed_;
+    } else if (stopping_) {
+      refused = Unavailable("namenode is shutting down");
+    } else if (status_.role != Role::kLeader) {
+      refused = Unavailable("not the leader");
+    } else {
+      proposals_.emplace_back(std::move(entry), std::move(done));
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(refused);
 }
 
 void Node::ReadBarrier(std::function<void(Status)> done) {
@@ -227,7 +236,7 @@ void Node::Loop() {
 
 void Node::Process(int ticks) {
   std::vector<Message> inbox;
-  std::vector<std::pair<std::string, std::promise<Result<uint64_t>>>> proposals;
+  std::vector<std::pair<std::string, Done>> proposals;
   std::vector<std::function<void()>> tasks;
   Callbacks reads;
   {
@@ -246,7 +255,7 @@ void Node::Process(int ticks) {
   for (auto& [entry, done] : proposals) {
     auto index = core_->Propose(std::move(entry));
     if (!index.ok()) {
-      done.set_value(Unavailable("not the leader: " + index.status().message()));
+      done(Unavailable("not the leader: " + index.status().message()));
       continue;
     }
     std::lock_guard<std::mutex> l(pending_mu_);
@@ -367,7 +376,7 @@ void Node::FailPending(const Status& s) {
     std::lock_guard<std::mutex> l(pending_mu_);
     pending.swap(pending_);
   }
-  for (auto& [index, p] : pending) p.done.set_value(s);
+  for (auto& [index, p] : pending) p.done(s);
 }
 
 Status Node::Fail(const Status& s) {
@@ -432,8 +441,8 @@ void Node::ApplyItemNow(ApplyItem& item) {
       }
     }
     if (p) {
-      if (p->term == e.term) p->done.set_value(e.index);
-      else p->done.set_value(Unavailable("leadership changed; retry"));
+      if (p->term == e.term) p->done(e.index);
+      else p->done(Unavailable("leadership changed; retry"));
     }
     if (e.type == EntryType::kNormal && e.data.empty() && leading_term_ == e.term && listener_) {
       listener_(true, e.term);
@@ -505,7 +514,8 @@ std::future<Result<uint64_t>> Node::ProposeChange(const ConfChange& change) {
       return;
     }
     std::lock_guard<std::mutex> l(pending_mu_);
-    pending_.emplace(*index, Pending{core_->term(), std::move(*p)});
+    pending_.emplace(*index,
+                     Pending{core_->term(), [p](Result<uint64_t> r) { p->set_value(std::move(r)); }});
   });
   cv_.notify_one();
   return f;

@@ -89,6 +89,9 @@ class Node : private TransportHandler {
   Status Start(StateMachine* sm);
   // Appends entry; resolves with its index once it is committed and applied here.
   std::future<Result<uint64_t>> Propose(std::string entry);
+  // The same with a callback, run on the apply thread once the entry is applied (or on
+  // another thread, or at once, with the error).
+  void ProposeAsync(std::string entry, std::function<void(Result<uint64_t>)> done);
   void Stop();
 
   // Calls done(Ok) once this node's state machine reflects every entry committed
@@ -117,9 +120,10 @@ class Node : private TransportHandler {
   void SetCut(bool cut) { transport_->SetCut(cut); }
 
  private:
+  using Done = std::function<void(Result<uint64_t>)>;
   struct Pending {
     uint64_t term;
-    std::promise<Result<uint64_t>> done;
+    Done done;
   };
   struct ApplyItem {
     std::optional<SnapshotMetadata> snapshot;  // restore this snapshot first
@@ -170,7 +174,7 @@ class Node : private TransportHandler {
   bool stopping_ = false;
   Status failed_;
   std::vector<Message> inbox_;
-  std::vector<std::pair<std::string, std::promise<Result<uint64_t>>>> proposals_;
+  std::vector<std::pair<std::string, Done>> proposals_;
   std::vector<std::function<void()>> tasks_;  // run on the loop thread with mu_ released
   Callbacks read_waiters_;
   NodeStatus status_;  // the loop's latest view
