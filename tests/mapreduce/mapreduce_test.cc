@@ -50,10 +50,11 @@ Counts CountWords(const std::string& text) {
 class MapReduceTest : public ::testing::Test {
  protected:
   // Backups only for attempts older than backup_min_ms: none unless a test wants them.
-  void StartCluster(const std::string& backup_min_ms = "600000") {
+  void StartCluster(const std::string& backup_min_ms = "600000",
+                    const std::string& block_size = "1M") {
     MiniClusterOptions o;
     o.datanodes = 3;
-    o.block_size = "1M";
+    o.block_size = block_size;
     o.replication = 2;
     auto c = MiniCluster::Start(o);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -179,8 +180,8 @@ class MapReduceTest : public ::testing::Test {
 };
 
 TEST_F(MapReduceTest, WordCountOverManyBlocksMatchesReferenceCount) {
-  StartCluster();
-  Counts want = WriteInput(12 << 20);
+  StartCluster("600000", "4M");
+  Counts want = WriteInput(100 << 20);  // 25 blocks
   std::string out;
   int rc = cluster_->Run("mr",
                          {"submit", "--binary", BinDir() + "/wordcount", "--input", "/in",
@@ -191,7 +192,7 @@ TEST_F(MapReduceTest, WordCountOverManyBlocksMatchesReferenceCount) {
   EXPECT_EQ(ReadCounts("/out", 4), want);
   std::string id = out.substr(0, out.find('\n'));
   auto job = Job(id);
-  EXPECT_GE(job.maps_total(), 13u);
+  EXPECT_GE(job.maps_total(), 25u);
   EXPECT_EQ(job.data_local_maps() + job.rack_local_maps() + job.remote_maps(), job.maps_total());
   EXPECT_GT(job.data_local_maps(), job.maps_total() / 2);
   // History is in the file system.
