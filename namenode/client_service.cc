@@ -65,7 +65,8 @@ using ServiceBase = P::WithCallbackMethod_GetFileInfo<P::WithCallbackMethod_List
         P::WithCallbackMethod_Create<P::WithCallbackMethod_Append<P::WithCallbackMethod_Rename<
             P::WithCallbackMethod_Delete<P::WithCallbackMethod_SetReplication<
                 P::WithCallbackMethod_SetPermission<P::WithCallbackMethod_SetOwner<
-                    P::WithCallbackMethod_SetTimes<P::Service>>>>>>>>>>>>;
+                    P::WithCallbackMethod_SetTimes<P::WithCallbackMethod_Complete<
+                        P::Service>>>>>>>>>>>>>;
 
 // Answers with read() once this replica reflects every write committed before the call
 // (a ReadIndex barrier: linearizable), or with Unavailable if it is not the leader.
@@ -277,49 +278,61 @@ class ClientService final : public ServiceBase {
     return ToGrpc(SubmitStatus(std::move(op)));
   }
 
-  grpc::Status Complete(grpc::ServerContext* ctx, const proto::CompleteRequest* req,
-                        proto::CompleteResponse* resp) override {
-    CHECK_OK(CheckPath(req->path()));
-    CHECK_OK(CheckClientName(req->client_name()));
-    CHECK_OK(CheckLeader());  // the check below reads this replica's state
-    nn_->RenewLease(req->client_name());
-    // A retry of a Complete that was applied finds the file closed: answer it as before.
-    if (auto first = nn_->CachedResult(NewOp(ctx))) {
-      CHECK_OK(first->status);
-      resp->set_completed(true);
-      return grpc::Status::OK;
+  grpc::ServerUnaryReactor* Complete(grpc::CallbackServerContext* ctx,
+                                     const proto::CompleteRequest* req,
+                                     proto::CompleteResponse* resp) override {
+    // Three outcomes: refused; answered at once (a retry of a Complete that was applied,
+    // which finds the file closed, gets its first answer; or not every block has a
+    // finalized replica yet: completed=false, call again); or the op is submitted.
+    bool answered = false;
+    Result<proto::Op> built = [&]() -> Result<proto::Op> {
+      RETURN_IF_ERROR(CheckPath(req->path()));
+      RETURN_IF_ERROR(CheckClientName(req->client_name()));
+      RETURN_IF_ERROR(CheckLeader());  // the checks below read this replica's state
+      nn_->RenewLease(req->client_name());
+      if (auto first = nn_->CachedResult(NewOp(ctx))) {
+        RETURN_IF_ERROR(first->status);
+        resp->set_completed(true);
+        answered = true;
+        return proto::Op();
+      }
+      bool ready = true;
+      Status s;
+      nn_->WithReadLock([&](const NamenodeState& st) {
+        auto f = st.ns.GetFile(req->path());
+        if (!f.ok()) {
+          s = f.status();
+          return;
+        }
+        if ((*f)->lease_holder != req->client_name()) {
+          s = FailedPrecondition("file is not open for writing by " + req->client_name() + ": " +
+                                 req->path());
+          return;
+        }
+        for (const auto& b : (*f)->blocks) {
+          if (st.blocks.GoodReplicas(b.id()) == 0) ready = false;
+        }
+      });
+      RETURN_IF_ERROR(s);
+      if (!ready) {
+        resp->set_completed(false);
+        answered = true;
+        return proto::Op();
+      }
+      proto::Op op = NewOp(ctx);
+      auto* c = op.mutable_complete();
+      c->set_path(req->path());
+      c->set_client_name(req->client_name());
+      if (req->has_last()) *c->mutable_last() = req->last();
+      return op;
+    }();
+    if (answered) {
+      auto* reactor = ctx->DefaultReactor();
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
     }
-    // A file closes once each block has at least one finalized replica reported.
-    bool ready = true;
-    Status s;
-    nn_->WithReadLock([&](const NamenodeState& st) {
-      auto f = st.ns.GetFile(req->path());
-      if (!f.ok()) {
-        s = f.status();
-        return;
-      }
-      if ((*f)->lease_holder != req->client_name()) {
-        s = FailedPrecondition("file is not open for writing by " + req->client_name() + ": " +
-                               req->path());
-        return;
-      }
-      for (const auto& b : (*f)->blocks) {
-        if (st.blocks.GoodReplicas(b.id()) == 0) ready = false;
-      }
-    });
-    CHECK_OK(s);
-    if (!ready) {
-      resp->set_completed(false);
-      return grpc::Status::OK;
-    }
-    proto::Op op = NewOp(ctx);
-    auto* c = op.mutable_complete();
-    c->set_path(req->path());
-    c->set_client_name(req->client_name());
-    if (req->has_last()) *c->mutable_last() = req->last();
-    CHECK_OK(SubmitStatus(std::move(op)));
-    resp->set_completed(true);
-    return grpc::Status::OK;
+    return Mutate(ctx, [&] { return std::move(built); },
+                  [resp](const OpResult&) { resp->set_completed(true); });
   }
 
   grpc::Status GetBlockLocationsSync(grpc::CallbackServerContext* ctx,
