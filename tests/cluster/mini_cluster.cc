@@ -25,11 +25,6 @@ std::string BinDir() {
   return DFS_SOURCE_DIR "/build/bin";
 }
 
-uint16_t FreePort() {
-  auto s = Listen("127.0.0.1", 0);
-  return s.ok() ? LocalPort(*s) : 0;
-}
-
 std::string TestData(uint64_t seed, size_t size) {
   std::string out(size, '\0');
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + size);

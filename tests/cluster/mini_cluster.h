@@ -15,6 +15,7 @@
 #include "client/file_system.h"
 #include "common/config.h"
 #include "common/status.h"
+#include "tests/common/free_port.h"
 
 namespace dfs {
 
@@ -89,8 +90,6 @@ class MiniCluster {
 
 // The directory holding the project's binaries ($DFS_BIN, else build/bin).
 std::string BinDir();
-// A port that was free a moment ago.
-uint16_t FreePort();
 // Deterministic pseudo-random bytes: the same (seed, size) always gives the same data.
 std::string TestData(uint64_t seed, size_t size);
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/net.h"
+#include "tests/common/free_port.h"
 #include "tests/common/status_assert.h"
 #include "tests/common/temp_dir.h"
 
@@ -59,11 +60,6 @@ class OrderedMachine : public StateMachine {
   uint64_t last_index_ = 0;
   std::vector<std::string> list_;
 };
-
-uint16_t FreePort() {
-  auto s = Listen("127.0.0.1", 0);
-  return s.ok() ? LocalPort(*s) : 0;
-}
 
 class Group {
  public:
