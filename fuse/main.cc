@@ -1,4 +1,5 @@
 // dfs-fuse: mounts the file system so ordinary tools work on it.
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +35,8 @@ void Usage(const char* prog) {
       "  -f                     stay in the foreground (default: become a daemon)\n"
       "  -d                     debug: foreground, and log every FUSE request\n"
       "  -o conf=FILE           client configuration (default: $DFS_CONF)\n"
-      "  -o namenodes=HOST:PORT namenode address (instead of the configuration's)\n"
+      "  -o namenodes=H:P;H:P   the namenodes (instead of the configuration's); FUSE\n"
+      "                         splits -o on commas, so separate them with ';'\n"
       "  -o ro                  read-only mount\n"
       "  -o allow_other         let other users use the mount (permissions still apply)\n"
       "  -o entry_timeout=SECS  how long the kernel caches names (default 1)\n"
@@ -73,7 +75,11 @@ int main(int argc, char** argv) {
     fprintf(stderr, "dfs-fuse: %s\n", conf.status().message().c_str());
     return 2;
   }
-  if (cli.namenodes) config.Set("namenodes", cli.namenodes);
+  if (cli.namenodes) {
+    std::string list = cli.namenodes;
+    std::replace(list.begin(), list.end(), ';', ',');
+    config.Set("namenodes", list);
+  }
   auto fs = dfs::FileSystem::Connect(config);
   if (!fs.ok()) {
     fprintf(stderr, "dfs-fuse: %s\n", fs.status().message().c_str());
