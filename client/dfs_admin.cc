@@ -97,6 +97,37 @@ int AdminNamenode(FileSystem* fs, const std::string& action, const std::vector<s
   return s.ok() ? 0 : Fail("admin namenode " + action, s);
 }
 
+int AdminDecommission(FileSystem* fs, const std::vector<std::string>& names, bool recommission,
+                      bool wait) {
+  const char* what = recommission ? "admin recommission" : "admin decommission";
+  proto::DecommissionRequest req;
+  for (const auto& n : names) req.add_datanodes(n);
+  req.set_recommission(recommission);
+  proto::DecommissionResponse resp;
+  Status s =
+      fs->Call([&](grpc::ClientContext* c) { return fs->stub()->Decommission(c, req, &resp); });
+  if (!s.ok()) return Fail(what, s);
+  for (const auto& d : resp.datanodes()) {
+    printf("%s %s:%u (%s)\n", recommission ? "Back in service:" : "Decommissioning:",
+           d.host().c_str(), d.data_port(), d.uuid().c_str());
+  }
+  if (!wait || recommission) return 0;
+  for (;;) {
+    auto report = fs->GetDatanodeReport();
+    if (!report.ok()) return Fail(what, report.status());
+    size_t done = 0;
+    for (const auto& d : resp.datanodes()) {
+      for (const auto& r : *report) {
+        if (r.id().uuid() == d.uuid() && r.admin_state() == "decommissioned") ++done;
+      }
+    }
+    if (done == static_cast<size_t>(resp.datanodes_size())) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  printf("Decommissioned: every block they hold has enough replicas elsewhere\n");
+  return 0;
+}
+
 int AdminSafemode(FileSystem* fs, const std::string& action) {
   proto::SafeModeRequest req;
   if (action == "enter") req.set_action(proto::SafeModeRequest::ENTER);

@@ -12,6 +12,10 @@ namespace dfs {
 // status: every configured namenode's view (id, role, term, indexes, lag); exit 1 if
 // one does not answer. add ID RAFT_ADDRESS | remove ID | transfer ID: on the leader.
 int AdminNamenode(FileSystem* fs, const std::string& action, const std::vector<std::string>& args);
+// Takes datanodes (uuid, host:port or host) out of service, or back in with recommission;
+// with wait, until every one is decommissioned.
+int AdminDecommission(FileSystem* fs, const std::vector<std::string>& names, bool recommission,
+                      bool wait);
 // get | enter | leave | wait (until the leader leaves safe mode).
 int AdminSafemode(FileSystem* fs, const std::string& action);
 

@@ -332,10 +332,14 @@ int AdminReport() {
          st->under_replicated_blocks(), st->corrupt_replicas(), st->live_datanodes(),
          st->dead_datanodes());
   for (const auto& d : *dns) {
-    printf("%s  %s:%u  %s  rack %s  blocks %u  used %s  last heartbeat %.1fs ago\n",
+    printf("%s  %s:%u  %s  %s  rack %s  blocks %u  capacity %s  used %s  remaining %s  "
+           "failed volumes %d  last heartbeat %.1fs ago\n",
            d.id().uuid().c_str(), d.id().host().c_str(), d.id().data_port(),
-           d.live() ? "live" : "DEAD", d.id().rack().c_str(), d.blocks(),
-           HumanSize(d.used(), true).c_str(), static_cast<double>(d.last_heartbeat_ms_ago()) / 1000);
+           d.live() ? "live" : "DEAD", d.admin_state().c_str(), d.id().rack().c_str(),
+           d.blocks(), HumanSize(d.capacity(), true).c_str(), HumanSize(d.used(), true).c_str(),
+           HumanSize(d.remaining(), true).c_str(), d.failed_volumes_size(),
+           static_cast<double>(d.last_heartbeat_ms_ago()) / 1000);
+    for (const auto& v : d.failed_volumes()) printf("    failed volume: %s\n", v.c_str());
   }
   return 0;
 }
@@ -472,6 +476,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> action_args;
   nn->add_option("action", action, "status, add, remove or transfer")->required();
   nn->add_option("args", action_args, "namenode id (and, for add, its Raft address)");
+  auto* decommission = admin->add_subcommand(
+      "decommission", "copy every replica off datanodes (uuid, host:port or host), then retire them");
+  decommission->add_flag("-w", wait, "wait until they are decommissioned");
+  decommission->add_option("datanodes", paths)->required();
+  auto* recommission =
+      admin->add_subcommand("recommission", "put decommissioned datanodes back in service");
+  recommission->add_option("datanodes", paths)->required();
   auto* safemode = admin->add_subcommand(
       "safemode", "get | enter | leave | wait: no replication or deletion decisions while on");
   safemode->add_option("action", action, "get, enter, leave or wait")->required();
@@ -566,6 +577,10 @@ int main(int argc, char** argv) {
     rc = AdminReport();
   } else if (*nn) {
     rc = AdminNamenode(g_fs.get(), action, action_args);
+  } else if (*decommission) {
+    rc = AdminDecommission(g_fs.get(), paths, false, wait);
+  } else if (*recommission) {
+    rc = AdminDecommission(g_fs.get(), paths, true, false);
   } else if (*safemode) {
     rc = AdminSafemode(g_fs.get(), action);
   }

@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -116,28 +117,63 @@ Result<ReplicaInfo> ReplicaWriter::Finalize() {
   return done;
 }
 
-Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::string>& dirs) {
-  if (dirs.empty()) return InvalidArgument("no data directory given");
+namespace {
+// Whether a volume works: its directories exist and a small file can be written there.
+Status ProbeVolume(const std::string& dir) {
+  std::string probe = dir + "/current/.probe";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create " + probe, errno);
+  Status s = PWriteAll(fd, "probe", 5, 0, probe);
+  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("close " + probe, errno);
+  if (::unlink(probe.c_str()) != 0 && s.ok()) s = ErrnoStatus("remove " + probe, errno);
+  if (s.ok() && !fs::is_directory(dir + "/rbw")) s = IoError(dir + "/rbw is not a directory");
+  return s;
+}
+}  // namespace
+
+Status BlockStore::TooManyFailed() const {
+  if (failed_.size() <= max_failed_volumes_ && !dirs_.empty()) return Status::Ok();
+  std::string why;
+  for (const auto& [dir, reason] : failed_) why += (why.empty() ? "" : "; ") + reason;
+  return IoError(std::to_string(failed_.size()) + " failed data directories (" +
+                 (dirs_.empty() ? "none left" : "at most " + std::to_string(max_failed_volumes_) +
+                                                    " tolerated") + "): " + why);
+}
+
+Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::string>& all_dirs,
+                                                      size_t max_failed_volumes) {
+  if (all_dirs.empty()) return InvalidArgument("no data directory given");
   std::unique_ptr<BlockStore> store(new BlockStore());
-  store->dirs_ = dirs;
-  for (const auto& d : dirs) {
+  store->max_failed_volumes_ = max_failed_volumes;
+  for (const auto& d : all_dirs) {
     std::error_code ec;
     fs::create_directories(d + "/current", ec);
-    fs::create_directories(d + "/rbw", ec);
-    if (ec) return IoError("create data directory " + d + ": " + ec.message());
-    for (const auto& e : fs::directory_iterator(d + "/rbw")) fs::remove(e.path(), ec);
+    if (!ec) fs::create_directories(d + "/rbw", ec);
+    if (!ec) {
+      for (const auto& e : fs::directory_iterator(d + "/rbw", ec)) fs::remove(e.path(), ec);
+    }
+    Status s = ec ? IoError("data directory " + d + ": " + ec.message()) : ProbeVolume(d);
+    if (!s.ok()) {
+      spdlog::error("data directory {} failed: {}", d, s.message());
+      store->failed_[d] = s.message();
+      continue;
+    }
+    store->dirs_.push_back(d);
   }
-  std::string version = dirs[0] + "/VERSION";
-  {
-    std::ifstream in(version);
+  RETURN_IF_ERROR(store->TooManyFailed());
+  const std::vector<std::string>& dirs = store->dirs_;
+  // Every volume carries the identity, so it survives the loss of any one of them.
+  for (const auto& d : dirs) {
+    std::ifstream in(d + "/VERSION");
     std::string line;
-    while (std::getline(in, line)) {
+    while (store->uuid_.empty() && std::getline(in, line)) {
       if (line.rfind("uuid=", 0) == 0) store->uuid_ = line.substr(5);
     }
   }
-  if (store->uuid_.empty()) {
-    store->uuid_ = NewUuid();
-    RETURN_IF_ERROR(WriteFileAtomic(version, "uuid=" + store->uuid_ + "\n"));
+  if (store->uuid_.empty()) store->uuid_ = NewUuid();
+  for (const auto& d : dirs) {
+    if (fs::exists(d + "/VERSION")) continue;
+    RETURN_IF_ERROR(WriteFileAtomic(d + "/VERSION", "uuid=" + store->uuid_ + "\n"));
   }
   for (const auto& d : dirs) {
     // Pair each meta file with its data file; the meta file names the generation stamp.
@@ -147,6 +183,7 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::stri
       if (sscanf(name.c_str(), "blk_%lu_%lu.meta", &id, &gs) != 2) continue;
       ReplicaInfo r;
       r.id = id;
+      r.dir = d;
       r.generation_stamp = gs;
       r.meta_path = e.path().string();
       r.data_path = d + "/current/blk_" + std::to_string(id);
@@ -178,17 +215,26 @@ Result<std::unique_ptr<ReplicaWriter>> BlockStore::Create(const proto::Block& bl
     }
     writing_[block.id()] = true;
   }
-  uint64_t best = 0;
-  for (const auto& d : dirs_) {
-    struct statvfs sv;
-    if (::statvfs(d.c_str(), &sv) == 0 && sv.f_bavail * sv.f_frsize >= best) {
-      best = sv.f_bavail * sv.f_frsize;
-      dir = d;
-    }
+  std::vector<std::string> dirs;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dirs = dirs_;
   }
-  if (dir.empty()) dir = dirs_[0];
+  if (dirs.empty()) {
+    Abandoned(block.id());
+    return IoError("no data directory in service");
+  }
+  // Volumes in turn (so disks share the load), skipping any with less than 64 MiB free.
+  size_t first = next_volume_++;
+  for (size_t i = 0; i < dirs.size() && dir.empty(); ++i) {
+    const std::string& d = dirs[(first + i) % dirs.size()];
+    struct statvfs sv;
+    if (::statvfs(d.c_str(), &sv) == 0 && sv.f_bavail * sv.f_frsize >= (64u << 20)) dir = d;
+  }
+  if (dir.empty()) dir = dirs[first % dirs.size()];
   ReplicaInfo info;
   info.id = block.id();
+  info.dir = dir;
   info.generation_stamp = block.generation_stamp();
   info.data_path = dir + "/rbw/blk_" + std::to_string(block.id());
   info.meta_path = dir + "/rbw/" + MetaName(block.id(), block.generation_stamp());
@@ -266,7 +312,13 @@ std::vector<proto::Block> BlockStore::Report() const {
 proto::StorageReport BlockStore::Storage() const {
   proto::StorageReport s;
   uint64_t cap = 0, avail = 0;
-  for (const auto& d : dirs_) {
+  std::vector<std::string> dirs;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dirs = dirs_;
+    for (const auto& [dir, why] : failed_) s.add_failed_volumes(dir + ": " + why);
+  }
+  for (const auto& d : dirs) {
     struct statvfs sv;
     if (::statvfs(d.c_str(), &sv) != 0) continue;
     cap += sv.f_blocks * sv.f_frsize;
@@ -277,6 +329,39 @@ proto::StorageReport BlockStore::Storage() const {
   s.set_used(used_);
   s.set_remaining(avail);
   return s;
+}
+
+Result<std::vector<proto::Block>> BlockStore::CheckVolumes() {
+  std::vector<std::string> dirs;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dirs = dirs_;
+  }
+  std::vector<proto::Block> lost;
+  for (const auto& d : dirs) {
+    Status s = ProbeVolume(d);
+    if (s.ok()) continue;
+    std::lock_guard<std::mutex> l(mu_);
+    spdlog::error("data directory {} failed: {}; taking it out of service", d, s.message());
+    failed_[d] = s.message();
+    dirs_.erase(std::remove(dirs_.begin(), dirs_.end(), d), dirs_.end());
+    for (auto it = replicas_.begin(); it != replicas_.end();) {
+      if (it->second.dir != d) {
+        ++it;
+        continue;
+      }
+      proto::Block b;
+      b.set_id(it->first);
+      b.set_generation_stamp(it->second.generation_stamp);
+      b.set_num_bytes(it->second.num_bytes);
+      lost.push_back(b);
+      used_ -= std::min(used_, it->second.num_bytes);
+      it = replicas_.erase(it);
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  RETURN_IF_ERROR(TooManyFailed());
+  return lost;
 }
 
 ReplicaReader::~ReplicaReader() {

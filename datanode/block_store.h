@@ -3,13 +3,18 @@
 // A replica is two files: blk_<id> (the bytes) and blk_<id>_<genstamp>.meta (a header
 // then one CRC32C per 512-byte chunk). Replicas being written live in <dir>/rbw and move
 // to <dir>/current when finalized; only finalized replicas are reported and read.
-// A datanode's identity (uuid) is kept in <first dir>/VERSION.
+// A datanode's identity (uuid) is kept in <dir>/VERSION of every data directory.
+// A data directory (volume) that fails is taken out of service: its replicas are
+// forgotten (the namenode copies them again from other datanodes) and nothing new goes
+// there; the store goes on with the others.
 //
 // Thread-safe: the replica map is guarded by a mutex; each ReplicaWriter belongs to the
 // one thread writing it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +33,7 @@ struct ReplicaInfo {
   uint64_t id = 0;
   uint64_t generation_stamp = 0;
   uint64_t num_bytes = 0;
+  std::string dir;  // the data directory (volume) holding it
   std::string data_path;
   std::string meta_path;
 };
@@ -86,12 +92,14 @@ class ReplicaReader {
 class BlockStore {
  public:
   // Opens (creating if needed) the data directories and loads every finalized replica.
-  // Leftover rbw replicas from a crash are discarded.
-  static Result<std::unique_ptr<BlockStore>> Open(const std::vector<std::string>& dirs);
+  // Leftover rbw replicas from a crash are discarded. A directory that cannot be used is
+  // a failed volume; more than max_failed_volumes of them (or none left) is an error.
+  static Result<std::unique_ptr<BlockStore>> Open(const std::vector<std::string>& dirs,
+                                                  size_t max_failed_volumes = SIZE_MAX);
 
   const std::string& uuid() const { return uuid_; }
 
-  // Starts a new replica in the data directory with the most free space. Refuses a block
+  // Starts a new replica in the next data directory in turn. Refuses a block
   // id that already has a replica (finalized or being written).
   Result<std::unique_ptr<ReplicaWriter>> Create(const proto::Block& block);
   // A finalized replica with at least the given generation stamp.
@@ -99,6 +107,10 @@ class BlockStore {
   Status Delete(uint64_t block_id);
   std::vector<proto::Block> Report() const;
   proto::StorageReport Storage() const;
+  // Probes every volume in service (create, write and remove a small file). One that
+  // fails is taken out of service; returns the replicas it held. Error when more than
+  // max_failed_volumes have failed, or none is left.
+  Result<std::vector<proto::Block>> CheckVolumes();
 
   Result<std::unique_ptr<ReplicaReader>> OpenReader(const ReplicaInfo& r) const;
 
@@ -108,9 +120,14 @@ class BlockStore {
   void Finalized(const ReplicaInfo& info);
   void Abandoned(uint64_t block_id);
 
-  std::vector<std::string> dirs_;
+  Status TooManyFailed() const;  // REQUIRES: mu_
+
   std::string uuid_;
+  size_t max_failed_volumes_ = SIZE_MAX;
+  std::atomic<size_t> next_volume_{0};
   mutable std::mutex mu_;
+  std::vector<std::string> dirs_;                    // guarded by mu_: volumes in service
+  std::map<std::string, std::string> failed_;        // guarded by mu_: volume -> why
   std::unordered_map<uint64_t, ReplicaInfo> replicas_;  // guarded by mu_
   std::unordered_map<uint64_t, bool> writing_;          // guarded by mu_
   uint64_t used_ = 0;                                   // guarded by mu_

@@ -21,7 +21,7 @@ std::unique_ptr<grpc::ClientContext> RpcContext() {
 Datanode::~Datanode() { Stop(); }
 
 Result<uint16_t> Datanode::Start() {
-  ASSIGN_OR_RETURN(store_, BlockStore::Open(options_.data_dirs));
+  ASSIGN_OR_RETURN(store_, BlockStore::Open(options_.data_dirs, options_.max_failed_volumes));
   DataTransferHooks hooks;
   hooks.block_received = [this](const proto::Block& b) { QueueReport(b, kReceived); };
   hooks.replica_corrupt = [this](const proto::Block& b) { QueueReport(b, kCorrupt); };
@@ -44,6 +44,7 @@ Result<uint16_t> Datanode::Start() {
                                               QueueReport(b, kCorrupt);
                                             });
   scanner_->Start();
+  volume_checker_ = std::thread([this] { VolumeCheckLoop(); });
   spdlog::info("datanode {} serving blocks on {}:{}", id_.uuid(), options_.host, port);
   return port;
 }
@@ -56,12 +57,30 @@ void Datanode::Stop() {
     cv_.notify_all();
   }
   if (scanner_) scanner_->Stop();
+  if (volume_checker_.joinable()) volume_checker_.join();
   for (auto& a : actors_) {
     if (a->thread.joinable()) a->thread.join();
   }
   if (server_) server_->Stop();
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait_for(l, std::chrono::seconds(5), [&] { return replications_running_ == 0; });
+}
+
+void Datanode::VolumeCheckLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!cv_.wait_for(l, std::chrono::seconds(2), [this] { return stopping_; })) {
+    l.unlock();
+    auto lost = store_->CheckVolumes();
+    if (lost.ok()) {
+      if (!lost->empty()) spdlog::warn("{} replicas lost with a failed volume", lost->size());
+      for (const auto& b : *lost) QueueReport(b, kDeleted);
+    } else {
+      spdlog::error("datanode cannot go on: {}", lost.status().message());
+      if (options_.on_fatal) options_.on_fatal(lost.status());
+      return;
+    }
+    l.lock();
+  }
 }
 
 void Datanode::QueueReport(const proto::Block& b, int kind) {

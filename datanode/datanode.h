@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +47,9 @@ struct DatanodeOptions {
   int64_t heartbeat_interval_ms = 3000;
   int64_t scan_period_ms = 3'600'000;   // the block scanner starts a pass this often
   uint64_t scan_bytes_per_second = 8 << 20;
+  size_t max_failed_volumes = SIZE_MAX;  // more failed data directories stop the datanode
+  // Called (once) when the datanode cannot go on: too many failed data directories.
+  std::function<void(const Status&)> on_fatal;
 };
 
 class Datanode {
@@ -69,12 +74,16 @@ class Datanode {
   void Execute(const proto::DatanodeCommand& cmd);
   void Replicate(proto::Block block, std::vector<proto::DatanodeId> targets);
   void QueueReport(const proto::Block& b, int kind);
+  // Every couple of seconds: probes the data directories; the replicas of one that failed
+  // are reported deleted, so the namenode copies them again.
+  void VolumeCheckLoop();
 
   const DatanodeOptions options_;
   std::unique_ptr<BlockStore> store_;
   std::unique_ptr<DataTransferServer> server_;
   std::unique_ptr<BlockScanner> scanner_;
   std::vector<std::unique_ptr<Actor>> actors_;
+  std::thread volume_checker_;
   LeaderFilter leader_filter_;
   proto::DatanodeId id_;
 

@@ -1,6 +1,8 @@
 // datanode: stores block replicas and serves them.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <csignal>
+#include <unistd.h>
 #include <sstream>
 
 #include "common/config.h"
@@ -30,6 +32,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--scan-rate", scan_rate, "block scanner read rate per second (e.g. 8M)")
       ->capture_default_str();
+  app.add_option("--max-failed-volumes", o.max_failed_volumes,
+                 "data directories that may fail before the datanode stops (default: any, as "
+                 "long as one works)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   auto rate = dfs::ParseSize(scan_rate);
@@ -54,6 +59,11 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  std::atomic<bool> fatal{false};
+  o.on_fatal = [&fatal](const dfs::Status&) {
+    fatal = true;
+    kill(getpid(), SIGTERM);
+  };
   dfs::Datanode dn(o);
   auto port = dn.Start();
   if (!port.ok()) {
@@ -64,5 +74,5 @@ int main(int argc, char** argv) {
   sigwait(&set, &sig);
   spdlog::info("signal {}: shutting down", sig);
   dn.Stop();
-  return 0;
+  return fatal ? 1 : 0;
 }

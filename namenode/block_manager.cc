@@ -1,6 +1,7 @@
 #include "namenode/block_manager.h"
 
 #include <algorithm>
+#include <map>
 
 #include "common/logging.h"
 
@@ -110,10 +111,18 @@ std::vector<const DatanodeState*> BlockManager::Locations(uint64_t block_id) con
     const DatanodeState* dn = datanodes_->Find(uuid);
     if (dn && dn->live) out.push_back(dn);
   }
+  std::stable_partition(out.begin(), out.end(),
+                        [](const DatanodeState* dn) { return !dn->decommissioning; });
   return out;
 }
 
 size_t BlockManager::GoodReplicas(uint64_t block_id) const { return Locations(block_id).size(); }
+
+size_t BlockManager::InServiceReplicas(uint64_t block_id) const {
+  auto locs = Locations(block_id);
+  return std::count_if(locs.begin(), locs.end(),
+                       [](const DatanodeState* dn) { return !dn->decommissioning; });
+}
 
 std::optional<uint64_t> BlockManager::ReportedLength(uint64_t block_id) const {
   auto it = blocks_.find(block_id);
@@ -146,7 +155,7 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
       // The block being written is the client's pipeline's business.
       if (!f.lease_holder.empty() && i + 1 == f.blocks.size()) continue;
       const proto::Block& b = f.blocks[i];
-      size_t good = GoodReplicas(b.id());
+      size_t good = InServiceReplicas(b.id());
       if (good < f.replication) ++under_replicated_;
       auto it = blocks_.find(b.id());
       if (good != f.replication || (it != blocks_.end() && !it->second.corrupt.empty())) {
@@ -160,6 +169,8 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
     Replicas& r = blocks_[n.block->id()];
     auto good = Locations(n.block->id());
     if (n.good >= n.file->replication) {
+      // Replicas on datanodes being decommissioned stay until the operator is done.
+      good.resize(n.good);
       // Enough good replicas: drop corrupt ones, then the excess on the fullest datanodes.
       std::set<std::string> corrupt = r.corrupt;
       for (const auto& uuid : corrupt) {
@@ -168,11 +179,17 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
         if (dn->live) QueueDelete(dn, *n.block);
         RemoveReplica(n.block->id(), dn);
       }
-      std::sort(good.begin(), good.end(), [](const auto* a, const auto* b) {
-        return a->storage.used() > b->storage.used();
-      });
-      for (size_t i = 0; i + n.file->replication < good.size(); ++i) {
-        DatanodeState* dn = datanodes_->Find(good[i]->id.uuid());
+      // Excess: from a rack holding more than one replica (the spread across racks stays),
+      // the fullest datanode first.
+      while (good.size() > n.file->replication) {
+        std::map<std::string, size_t> per_rack;
+        for (const auto* dn : good) ++per_rack[dn->id.rack()];
+        auto victim = std::max_element(good.begin(), good.end(), [&](const auto* a, const auto* b) {
+          return std::make_pair(per_rack[a->id.rack()], a->storage.used()) <
+                 std::make_pair(per_rack[b->id.rack()], b->storage.used());
+        });
+        DatanodeState* dn = datanodes_->Find((*victim)->id.uuid());
+        good.erase(victim);
         QueueDelete(dn, *n.block);
         RemoveReplica(n.block->id(), dn);
       }
@@ -200,6 +217,29 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
     source->commands.push_back(std::move(cmd));
     ++started[source->id.uuid()];
     r.replication_pending_until_ms = now + kReplicationTimeoutMs;
+  }
+  UpdateDecommissioned();
+}
+
+void BlockManager::UpdateDecommissioned() {
+  for (const auto& [uuid, node] : datanodes_->all()) {
+    if (!node.decommissioning || node.decommissioned || !node.live) continue;
+    bool done = true;
+    for (uint64_t id : node.blocks) {
+      const Inode* f = ns_->GetInode(ns_->FileOfBlock(id));
+      if (!f) continue;
+      bool being_written = !f->lease_holder.empty() && f->blocks.back().id() == id;
+      if (being_written || InServiceReplicas(id) < f->replication) {
+        done = false;
+        break;
+      }
+    }
+    if (done) {
+      DatanodeState* dn = datanodes_->Find(uuid);
+      dn->decommissioned = true;
+      spdlog::warn("datanode {} ({}:{}) is decommissioned: every block it holds has enough "
+                   "replicas elsewhere", uuid, dn->id.host(), dn->id.data_port());
+    }
   }
 }
 

@@ -34,16 +34,20 @@ class BlockManager {
   // The namespace dropped these blocks: every replica is deleted.
   void RemoveBlocks(const std::vector<proto::Block>& blocks);
 
-  // Datanodes with a good replica, live ones only.
+  // Datanodes with a good replica, live ones only; those being decommissioned last.
   std::vector<const DatanodeState*> Locations(uint64_t block_id) const;
   size_t GoodReplicas(uint64_t block_id) const;
+  // Good replicas on live datanodes in service: what counts toward replication.
+  size_t InServiceReplicas(uint64_t block_id) const;
   size_t CorruptReplicas(uint64_t block_id) const;
   // The smallest length any datanode reported for its finalized replica of the block.
   std::optional<uint64_t> ReportedLength(uint64_t block_id) const;
 
   // Scans every block and queues commands: replicate the under-replicated (fewest
   // replicas first), delete excess and corrupt replicas. At most max_per_node replicate
-  // commands are outstanding per source datanode.
+  // commands are outstanding per source datanode. Replicas on datanodes being
+  // decommissioned do not count; such a datanode is decommissioned once every block it
+  // holds has enough replicas elsewhere.
   void ComputeReplicationWork(size_t max_per_node);
 
   uint64_t under_replicated() const { return under_replicated_; }
@@ -59,6 +63,7 @@ class BlockManager {
   void AddReplica(uint64_t block_id, DatanodeState* dn);
   void RemoveReplica(uint64_t block_id, DatanodeState* dn);
   void QueueDelete(DatanodeState* dn, const proto::Block& block);
+  void UpdateDecommissioned();
 
   const Namespace* ns_;
   DatanodeManager* datanodes_;

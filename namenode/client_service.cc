@@ -527,6 +527,8 @@ class ClientService final : public ServiceBase {
         r->set_blocks(static_cast<uint32_t>(dn.blocks.size()));
         r->set_last_heartbeat_ms_ago(now - dn.last_heartbeat_ms);
         r->set_active_transfers(dn.active_transfers);
+        r->set_admin_state(DatanodeManager::AdminState(dn));
+        *r->mutable_failed_volumes() = dn.storage.failed_volumes();
       }
     });
     return grpc::Status::OK;
@@ -613,6 +615,31 @@ class ClientService final : public ServiceBase {
     resp->set_blocks_reported(st.blocks_reported);
     resp->set_threshold(nn_->options().safe_mode_threshold);
     return grpc::Status::OK;
+  }
+
+  grpc::Status Decommission(grpc::ServerContext* ctx, const proto::DecommissionRequest* req,
+                            proto::DecommissionResponse* resp) override {
+    CHECK_OK(CheckLeader());
+    if (req->datanodes().empty()) return ToGrpc(InvalidArgument("name at least one datanode"));
+    proto::Op op = NewOp(ctx);
+    auto* d = op.mutable_set_decommission();
+    d->set_decommission(!req->recommission());
+    Status s;
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      for (const auto& name : req->datanodes()) {
+        bool matched = false;
+        for (const auto& [uuid, dn] : st.datanodes.all()) {
+          std::string address = dn.id.host() + ":" + std::to_string(dn.id.data_port());
+          if (name != uuid && name != address && name != dn.id.host()) continue;
+          matched = true;
+          d->add_datanodes(uuid);
+          *resp->add_datanodes() = dn.id;
+        }
+        if (!matched && s.ok()) s = NotFound("no datanode is named " + name);
+      }
+    });
+    CHECK_OK(s);
+    return ToGrpc(SubmitStatus(std::move(op)));
   }
 
  private:

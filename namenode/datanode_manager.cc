@@ -12,6 +12,7 @@ DatanodeState& DatanodeManager::Register(const proto::DatanodeId& id,
   dn.storage = storage;
   dn.last_heartbeat_ms = clock_->NowMs();
   dn.live = true;
+  dn.decommissioning = out_of_service_.count(id.uuid()) > 0;
   dn.scheduled_bytes = 0;
   dn.commands.clear();
   spdlog::info("datanode {} registered at {}:{} ({})", id.uuid(), id.host(), id.data_port(),
@@ -45,6 +46,24 @@ std::vector<DatanodeState*> DatanodeManager::CheckDead() {
   return dead;
 }
 
+void DatanodeManager::SetOutOfService(const std::set<std::string>& uuids) {
+  out_of_service_ = uuids;
+  for (auto& [uuid, dn] : nodes_) {
+    bool out = uuids.count(uuid) > 0;
+    if (out != dn.decommissioning) {
+      spdlog::warn("datanode {} ({}:{}) {}", uuid, dn.id.host(), dn.id.data_port(),
+                   out ? "is being decommissioned" : "is back in service");
+    }
+    dn.decommissioning = out;
+    if (!out) dn.decommissioned = false;
+  }
+}
+
+const char* DatanodeManager::AdminState(const DatanodeState& dn) {
+  if (dn.decommissioned) return "decommissioned";
+  return dn.decommissioning ? "decommissioning" : "in service";
+}
+
 DatanodeState* DatanodeManager::Find(const std::string& uuid) {
   auto it = nodes_.find(uuid);
   return it == nodes_.end() ? nullptr : &it->second;
@@ -53,7 +72,7 @@ DatanodeState* DatanodeManager::Find(const std::string& uuid) {
 std::vector<PlacementCandidate> DatanodeManager::LiveCandidates() const {
   std::vector<PlacementCandidate> out;
   for (const auto& [uuid, dn] : nodes_) {
-    if (!dn.live) continue;
+    if (!dn.live || dn.decommissioning) continue;
     uint64_t remaining = dn.storage.remaining();
     remaining = remaining > dn.scheduled_bytes ? remaining - dn.scheduled_bytes : 0;
     out.push_back({uuid, dn.id.host(), dn.id.rack(), remaining,

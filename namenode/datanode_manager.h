@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -23,6 +24,10 @@ struct DatanodeState {
   proto::StorageReport storage;
   int64_t last_heartbeat_ms = 0;
   bool live = true;
+  // An operator took it out of service: no new replicas go to it, its replicas do not
+  // count toward replication (they are copied elsewhere), it still serves reads.
+  bool decommissioning = false;
+  bool decommissioned = false;  // ... and every block it holds has enough replicas elsewhere
   uint32_t active_transfers = 0;
   uint64_t scheduled_bytes = 0;  // blocks placed here and not yet reported received
   std::unordered_set<uint64_t> blocks;
@@ -43,6 +48,11 @@ class DatanodeManager {
   // Marks datanodes silent for longer than the dead interval as dead; returns them.
   std::vector<DatanodeState*> CheckDead();
 
+  // The datanodes (uuids) an operator took out of service, from the replicated state.
+  void SetOutOfService(const std::set<std::string>& uuids);
+  // "in service", "decommissioning" or "decommissioned".
+  static const char* AdminState(const DatanodeState& dn);
+
   DatanodeState* Find(const std::string& uuid);
   const std::map<std::string, DatanodeState>& all() const { return nodes_; }
   std::vector<PlacementCandidate> LiveCandidates() const;
@@ -56,6 +66,7 @@ class DatanodeManager {
   const int64_t dead_after_ms_;
   const Topology topology_;
   std::map<std::string, DatanodeState> nodes_;
+  std::set<std::string> out_of_service_;
 };
 
 }  // namespace dfs

@@ -38,7 +38,7 @@ Result<proto::FsckResponse> Fsck(const Namespace& ns, const BlockManager& blocks
       if (good.empty()) {
         r.set_missing(r.missing() + 1);
         healthy = false;
-      } else if (good.size() < inode.replication) {
+      } else if (blocks.InServiceReplicas(b.id()) < inode.replication) {
         r.set_under_replicated(r.under_replicated() + 1);
         degraded = true;
       }

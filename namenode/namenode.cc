@@ -293,6 +293,7 @@ void Namenode::Apply(uint64_t index, const std::string& entry) {
   if (!op.client_id().empty() && retry_cache_.Get(op.client_id(), op.call_id())) return;
   OpResult r = ns_.Apply(op);
   if (!r.removed_blocks.empty()) blocks_->RemoveBlocks(r.removed_blocks);
+  if (op.has_set_decommission()) datanodes_->SetOutOfService(ns_.decommissioned());
   retry_cache_.Put(op.client_id(), op.call_id(), op.time_ms(), r);
 }
 
@@ -307,6 +308,7 @@ Result<uint64_t> Namenode::RestoreSnapshot(const std::string& path) {
   std::vector<std::string> extra;
   ASSIGN_OR_RETURN(uint64_t index, ns_.LoadImage(path, &extra));
   RETURN_IF_ERROR(retry_cache_.Load(extra));
+  datanodes_->SetOutOfService(ns_.decommissioned());
   last_applied_ = index;
   return index;
 }

@@ -188,6 +188,7 @@ OpResult Namespace::Apply(const proto::Op& op) {
     case proto::Op::kSetOwner: return ApplySetOwner(op);
     case proto::Op::kSetTimes: return ApplySetTimes(op);
     case proto::Op::kRecoverLease: return ApplyRecoverLease(op);
+    case proto::Op::kSetDecommission: return ApplySetDecommission(op);
     case proto::Op::OP_NOT_SET: break;
   }
   return {InvalidArgument("log entry holds no operation"), {}, {}, {}};
@@ -502,6 +503,17 @@ OpResult Namespace::ApplyDelete(const proto::Op& op) {
   OpResult r;
   RemoveSubtree(id, &r.removed_blocks);
   return r;
+}
+
+OpResult Namespace::ApplySetDecommission(const proto::Op& op) {
+  for (const auto& uuid : op.set_decommission().datanodes()) {
+    if (op.set_decommission().decommission()) {
+      decommissioned_.insert(uuid);
+    } else {
+      decommissioned_.erase(uuid);
+    }
+  }
+  return {};
 }
 
 }  // namespace dfs

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -85,6 +86,8 @@ class Namespace {
   uint64_t file_count() const { return files_; }
   uint64_t directory_count() const { return inodes_.size() - files_; }
   uint64_t block_count() const { return block_to_file_.size(); }
+  // Datanodes (uuids) an operator took out of service.
+  const std::set<std::string>& decommissioned() const { return decommissioned_; }
   // Visits path and every inode under it, parents first, with their paths.
   Status Walk(const std::string& path,
               const std::function<void(const std::string&, const Inode&)>& fn) const;
@@ -120,6 +123,7 @@ class Namespace {
   OpResult ApplySetOwner(const proto::Op& op);
   OpResult ApplySetTimes(const proto::Op& op);
   OpResult ApplyRecoverLease(const proto::Op& op);
+  OpResult ApplySetDecommission(const proto::Op& op);
 
   Inode& NewInode(uint64_t parent, const std::string& name, bool is_dir, const proto::Op& op,
                   uint32_t mode);
@@ -133,6 +137,7 @@ class Namespace {
   uint64_t next_inode_id_ = kRootInodeId + 1;
   uint64_t next_block_id_ = 1 << 30;
   uint64_t next_generation_stamp_ = 1000;
+  std::set<std::string> decommissioned_;
 };
 
 }  // namespace dfs

@@ -22,6 +22,7 @@ Status Namespace::SaveImage(const std::string& path, uint64_t last_applied_index
   h.set_next_generation_stamp(next_generation_stamp_);
   h.set_inode_count(inodes_.size());
   h.set_extra_count(extra.size());
+  for (const auto& uuid : decommissioned_) h.add_decommissioned(uuid);
   w->Append(h.SerializeAsString());
   // Breadth-first, so every parent is written before its children.
   std::deque<uint64_t> todo = {kRootInodeId};
@@ -109,6 +110,7 @@ Result<uint64_t> Namespace::LoadImage(const std::string& path, std::vector<std::
   fresh.next_inode_id_ = h.next_inode_id();
   fresh.next_block_id_ = h.next_block_id();
   fresh.next_generation_stamp_ = h.next_generation_stamp();
+  fresh.decommissioned_ = {h.decommissioned().begin(), h.decommissioned().end()};
   *this = std::move(fresh);
   return h.last_applied_index();
 }

@@ -219,3 +219,139 @@ TEST(LeaseRecoveryTest, DeadWritersFileIsClosedAtItsFinishedBlocks) {
 
 }  // namespace
 }  // namespace dfs
+
+namespace dfs {
+namespace {
+
+std::string UuidOf(const MiniCluster& c, int i) {
+  std::ifstream version(c.datanode_data_dir(i) + "/VERSION");
+  std::string line;
+  std::getline(version, line);
+  return line.substr(5);  // "uuid=..."
+}
+
+// Block ids of the replicas in one data directory.
+std::set<uint64_t> ReplicasIn(const std::string& dir) {
+  std::set<uint64_t> ids;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/current", ec)) {
+    uint64_t id = 0, gs = 0;
+    if (sscanf(e.path().filename().c_str(), "blk_%lu_%lu.meta", &id, &gs) == 2) ids.insert(id);
+  }
+  return ids;
+}
+
+TEST(FailedVolumeTest, DatanodeGoesOnWithoutAFailedDiskAndItsReplicasAreCopiedAgain) {
+  MiniClusterOptions o;
+  o.datanodes = 4;
+  o.volumes = 2;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string data = TestData(61, 32 << 20);
+  ASSERT_OK(WriteFile(fs.get(), "/disks", data));
+  ASSERT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/disks", 3); }));
+  int victim = 0;  // the datanode with the most replicas on its second disk
+  for (int i = 1; i < 4; ++i) {
+    if (ReplicasIn((*c)->datanode_volume_dir(i, 1)).size() >
+        ReplicasIn((*c)->datanode_volume_dir(victim, 1)).size()) {
+      victim = i;
+    }
+  }
+  std::string vol = (*c)->datanode_volume_dir(victim, 1);
+  ASSERT_FALSE(ReplicasIn(vol).empty());
+  std::string uuid = UuidOf(**c, victim);
+
+  // The disk dies: its mount point is left empty (here: not even a directory).
+  std::filesystem::rename(vol, vol + ".dead");
+  std::ofstream(vol) << "gone";
+  auto reported = [&] {
+    auto r = fs->GetDatanodeReport();
+    if (!r.ok()) return false;
+    for (const auto& d : *r) {
+      if (d.id().uuid() == uuid) return d.live() && d.failed_volumes_size() == 1;
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitFor(reported));
+  // Its replicas are copied again (maybe to its good disk); the datanode stays in service.
+  EXPECT_TRUE(WaitFor([&] {
+    auto l = Locations(fs.get(), "/disks");
+    if (!l.ok() || !FullyReplicated(fs.get(), "/disks", 3)) return false;
+    std::set<uint64_t> good_disk = ReplicasIn((*c)->datanode_volume_dir(victim, 0));
+    for (const auto& b : l->blocks()) {
+      for (const auto& dn : b.locations()) {
+        if (dn.uuid() == uuid && !good_disk.count(b.block().id())) return false;
+      }
+    }
+    return true;
+  }, 30'000));
+  auto back = ReadFile(fs.get(), "/disks");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+  std::string out;
+  EXPECT_EQ((*c)->Run("dfs", {"admin", "report"}, &out), 0);
+  EXPECT_NE(out.find("failed volume: " + vol), std::string::npos) << out;
+  ASSERT_OK(WriteFile(fs.get(), "/more", TestData(62, 9 << 20)));
+
+  // With its last disk gone too, the datanode stops with an error.
+  vol = (*c)->datanode_volume_dir(victim, 0);
+  std::filesystem::rename(vol, vol + ".dead");
+  std::ofstream(vol) << "gone";
+  EXPECT_TRUE(WaitFor([&] {
+    std::ifstream stat("/proc/" + std::to_string((*c)->datanode_pid(victim)) + "/stat");
+    std::string pid, comm, state;
+    return !(stat >> pid >> comm >> state) || state == "Z";
+  }));
+}
+
+TEST(HealingTest, ReturningDatanodeLosesItsOrphanAndExcessReplicas) {
+  MiniClusterOptions o;
+  o.datanodes = 4;
+  o.dead_interval_ms = 2000;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string keep = TestData(71, 20 << 20);
+  ASSERT_OK(WriteFile(fs.get(), "/keep", keep));
+  ASSERT_OK(WriteFile(fs.get(), "/drop", TestData(72, 20 << 20)));
+  ASSERT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/drop", 3); }));
+  auto dropped = Locations(fs.get(), "/drop");
+  ASSERT_TRUE(dropped.ok());
+
+  (*c)->StopDatanode(0);
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = fs->GetStats();
+    return st.ok() && st->live_datanodes() == 3;
+  }));
+  ASSERT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/keep", 3); }, 30'000));
+  ASSERT_OK(fs->Delete("/drop", false));
+  std::set<uint64_t> held = ReplicasIn((*c)->datanode_data_dir(0));
+  ASSERT_FALSE(held.empty());
+
+  ASSERT_OK((*c)->StartDatanode(0));
+  ASSERT_OK((*c)->WaitForLiveDatanodes(4));
+  // Replicas of deleted files are removed from its disk; the blocks it brings back that
+  // were copied meanwhile are trimmed to three replicas again.
+  EXPECT_TRUE(WaitFor([&] {
+    std::set<uint64_t> now = ReplicasIn((*c)->datanode_data_dir(0));
+    for (const auto& b : dropped->blocks()) {
+      if (now.count(b.block().id())) return false;
+    }
+    return FullyReplicated(fs.get(), "/keep", 3);
+  }));
+  size_t on_disk = 0;
+  EXPECT_TRUE(WaitFor([&] {
+    on_disk = 0;
+    for (int i = 0; i < 4; ++i) on_disk += ReplicasIn((*c)->datanode_data_dir(i)).size();
+    return on_disk == 3u * 5;  // /keep's five blocks, three times; nothing of /drop
+  })) << on_disk << " replicas on disk";
+  auto back = ReadFile(fs.get(), "/keep");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == keep);
+}
+
+}  // namespace
+}  // namespace dfs

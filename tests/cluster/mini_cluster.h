@@ -23,6 +23,7 @@ struct MiniClusterOptions {
   int namenodes = 1;  // replicas of the namenode group
   int raft_tick_ms = 50;  // namenodes suspect a dead leader after 10-20 ticks
   int datanodes = 4;
+  int volumes = 1;  // data directories per datanode
   std::string block_size = "4M";
   int replication = 3;
   int64_t dead_interval_ms = 30'000;
@@ -61,9 +62,11 @@ class MiniCluster {
   int WaitForLeader(int64_t timeout_ms = 10'000) const;
   Status StartDatanode(int i);
   void StopDatanode(int i, bool graceful = false);
-  std::string datanode_data_dir(int i) const;
+  std::string datanode_data_dir(int i) const { return datanode_volume_dir(i, 0); }
+  std::string datanode_volume_dir(int i, int volume) const;
   uint16_t datanode_port(int i) const { return datanode_ports_[static_cast<size_t>(i)]; }
   int datanode_count() const { return static_cast<int>(datanode_pids_.size()); }
+  pid_t datanode_pid(int i) const { return datanode_pids_[static_cast<size_t>(i)]; }
 
   // Waits until the namenode reports n live datanodes.
   Status WaitForLiveDatanodes(int n, int64_t timeout_ms = 20'000) const;
@@ -78,6 +81,7 @@ class MiniCluster {
 
  private:
   explicit MiniCluster(MiniClusterOptions o) : options_(std::move(o)) {}
+  static Result<std::unique_ptr<MiniCluster>> StartOnce(MiniClusterOptions options);
 
   MiniClusterOptions options_;
   std::string dir_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -311,6 +312,58 @@ TEST_F(BlockStoreTest, ReopenFindsReplicasInEveryDataDirectory) {
   EXPECT_EQ((*s)->Report().size(), 6u);
   for (uint64_t id = 70; id < 76; ++id) EXPECT_OK((*s)->Find(id, 0));
   EXPECT_TRUE(fs::exists(dirs[0] + "/VERSION"));
+}
+
+// A data directory replaced by a plain file, as a dead disk whose mount point is empty.
+void BreakVolume(const std::string& dir) {
+  fs::rename(dir, dir + ".dead");
+  std::ofstream(dir) << "not a directory";
+}
+
+TEST_F(BlockStoreTest, FailedVolumeIsTakenOutOfServiceAndItsReplicasReported) {
+  store_.reset();
+  const std::vector<std::string> dirs = {dir_.Join("v1"), dir_.Join("v2")};
+  auto s = BlockStore::Open(dirs, 1);
+  ASSERT_OK(s);
+  store_ = std::move(*s);
+  for (uint64_t id = 80; id < 86; ++id) ASSERT_OK(WriteReplica(MakeBlock(id), Pattern(700, 'v')));
+  // Volumes take new replicas in turn.
+  size_t in_v2 = std::distance(fs::directory_iterator(dirs[1] + "/current"), {});
+  EXPECT_EQ(in_v2, 6u);  // three replicas, two files each
+  auto none = store_->CheckVolumes();
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+
+  BreakVolume(dirs[1]);
+  auto lost = store_->CheckVolumes();
+  ASSERT_OK(lost);
+  EXPECT_EQ(lost->size(), 3u);
+  EXPECT_EQ(store_->Report().size(), 3u);
+  for (const auto& b : *lost) EXPECT_CODE(store_->Find(b.id(), 0), kNotFound);
+  auto storage = store_->Storage();
+  ASSERT_EQ(storage.failed_volumes_size(), 1);
+  EXPECT_NE(storage.failed_volumes(0).find(dirs[1]), std::string::npos);
+  // New replicas go to the volume left.
+  for (uint64_t id = 90; id < 93; ++id) ASSERT_OK(WriteReplica(MakeBlock(id), "y"));
+  EXPECT_EQ(store_->Report().size(), 6u);
+  // A restart keeps the identity and counts the dead volume as failed.
+  std::string uuid = store_->uuid();
+  store_.reset();
+  s = BlockStore::Open(dirs, 1);
+  ASSERT_OK(s);
+  EXPECT_EQ((*s)->uuid(), uuid);
+  EXPECT_EQ((*s)->Storage().failed_volumes_size(), 1);
+  // The last volume failing too is more than the store can take.
+  BreakVolume(dirs[0]);
+  EXPECT_CODE((*s)->CheckVolumes(), kInternal);
+  EXPECT_CODE(BlockStore::Open(dirs, 1), kInternal);
+}
+
+TEST_F(BlockStoreTest, FailedVolumesBeyondTheToleratedNumberAreAnError) {
+  BreakVolume(dir_.Join("data"));
+  std::string other = dir_.Join("other");
+  EXPECT_CODE(BlockStore::Open({other, dir_.Join("data")}, 0), kInternal);
+  EXPECT_OK(BlockStore::Open({other, dir_.Join("data")}, 1));
 }
 
 TEST_F(BlockStoreTest, OpenWithoutDirectoriesIsRefused) {
