@@ -168,14 +168,17 @@ int Put(const std::vector<std::string>& args, bool force, uint32_t replication,
     Progress progress(total);
     uint64_t done = 0;
     Status s;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), in)) > 0) {
-      s = (*out)->Write(buf.data(), n);
+    // read(2), not fread: data from a pipe goes on as it arrives, not a buffer at a time.
+    for (;;) {
+      ssize_t n = ::read(fileno(in), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) s = ErrnoStatus("read " + src, errno);
+      if (n <= 0) break;
+      s = (*out)->Write(buf.data(), static_cast<size_t>(n));
       if (!s.ok()) break;
-      done += n;
+      done += static_cast<uint64_t>(n);
       progress.Update(std::min(done, total));
     }
-    if (ferror(in)) s = ErrnoStatus("read " + src, errno);
     if (in != stdin) fclose(in);
     Status c = (*out)->Close();
     if (s.ok()) s = c;

@@ -131,11 +131,13 @@ void DataTransferServer::ReceiveBlock(Socket& upstream, const proto::WriteBlockO
   Socket* down = downstream.valid() ? &downstream : nullptr;
   std::thread responder([&] { RespondLoop(&acks, &upstream, down); });
   Packet p;
+  bool upstream_gone = false;
   for (;;) {
     Status s = ReadPacket(upstream, &p);
     if (!s.ok()) {
       spdlog::warn("block {}: upstream failed: {}", block.id(), s.message());
       acks.Push({0, s, false, true});
+      upstream_gone = true;
       break;
     }
     const auto& h = p.header;
@@ -188,7 +190,15 @@ void DataTransferServer::ReceiveBlock(Socket& upstream, const proto::WriteBlockO
   }
   responder.join();
   if (down) down->Shutdown();
-  replica.reset();  // deletes the replica unless it was finalized
+  if (upstream_gone && !replica->finalized()) {
+    // The writer may be dead: what this replica holds is kept for lease recovery (or
+    // deleted by the namenode if the writer goes on with another pipeline).
+    ReplicaInfo kept = replica->Keep();
+    proto::Block b = block;
+    b.set_num_bytes(kept.num_bytes);
+    if (hooks_.replica_unfinished) hooks_.replica_unfinished(b);
+  }
+  replica.reset();  // deletes the replica unless it was finalized or kept
 }
 
 }  // namespace dfs

@@ -65,7 +65,7 @@ std::string NewUuid() {
 ReplicaWriter::~ReplicaWriter() {
   if (data_fd_ >= 0) ::close(data_fd_);
   if (meta_fd_ >= 0) ::close(meta_fd_);
-  if (!finalized_) {
+  if (!finalized_ && !kept_) {
     std::error_code ec;
     fs::remove(info_.data_path, ec);
     fs::remove(info_.meta_path, ec);
@@ -140,6 +140,56 @@ Status BlockStore::TooManyFailed() const {
                                                     " tolerated") + "): " + why);
 }
 
+ReplicaInfo ReplicaWriter::Keep() {
+  ::close(data_fd_);
+  ::close(meta_fd_);
+  data_fd_ = meta_fd_ = -1;
+  kept_ = true;
+  info_.num_bytes = bytes_;
+  store_->Kept(info_);
+  return info_;
+}
+
+void BlockStore::Kept(const ReplicaInfo& info) {
+  std::lock_guard<std::mutex> l(mu_);
+  writing_.erase(info.id);
+  unfinished_[info.id] = info;
+}
+
+namespace {
+// The length of an unfinished replica left by a crash: what both files cover, less a
+// last chunk whose checksum does not match (a write cut short). Trims the files to it.
+Result<uint64_t> RecoverUnfinished(const std::string& data_path, const std::string& meta_path) {
+  std::error_code ec;
+  uint64_t data_size = fs::file_size(data_path, ec);
+  if (ec) return IoError("size of " + data_path + ": " + ec.message());
+  uint64_t meta_size = fs::file_size(meta_path, ec);
+  if (ec || meta_size < kMetaHeaderBytes) return DataLoss(meta_path + " has no header");
+  uint64_t len = std::min<uint64_t>(data_size, (meta_size - kMetaHeaderBytes) / 4 * kBytesPerChecksum);
+  if (len > 0) {
+    uint64_t last = (len - 1) / kBytesPerChecksum * kBytesPerChecksum;
+    std::string chunk(len - last, '\0');
+    uint32_t crc = 0;
+    int dfd = ::open(data_path.c_str(), O_RDONLY | O_CLOEXEC);
+    int mfd = ::open(meta_path.c_str(), O_RDONLY | O_CLOEXEC);
+    Status s = dfd < 0 || mfd < 0 ? ErrnoStatus("open " + data_path, errno) : Status::Ok();
+    if (s.ok()) s = PReadAll(dfd, chunk.data(), chunk.size(), last, data_path);
+    if (s.ok()) {
+      s = PReadAll(mfd, reinterpret_cast<char*>(&crc), 4,
+                   kMetaHeaderBytes + last / kBytesPerChecksum * 4, meta_path);
+    }
+    if (dfd >= 0) ::close(dfd);
+    if (mfd >= 0) ::close(mfd);
+    RETURN_IF_ERROR(s);
+    if (FirstBadChunk(chunk.data(), chunk.size(), &crc) >= 0) len = last;
+  }
+  fs::resize_file(data_path, len, ec);
+  if (!ec) fs::resize_file(meta_path, kMetaHeaderBytes + ChunkCount(len) * 4, ec);
+  if (ec) return IoError("trim " + data_path + ": " + ec.message());
+  return len;
+}
+}  // namespace
+
 Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::string>& all_dirs,
                                                       size_t max_failed_volumes) {
   if (all_dirs.empty()) return InvalidArgument("no data directory given");
@@ -149,9 +199,6 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::stri
     std::error_code ec;
     fs::create_directories(d + "/current", ec);
     if (!ec) fs::create_directories(d + "/rbw", ec);
-    if (!ec) {
-      for (const auto& e : fs::directory_iterator(d + "/rbw", ec)) fs::remove(e.path(), ec);
-    }
     Status s = ec ? IoError("data directory " + d + ": " + ec.message()) : ProbeVolume(d);
     if (!s.ok()) {
       spdlog::error("data directory {} failed: {}", d, s.message());
@@ -201,8 +248,44 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::stri
       store->used_ += size;
     }
   }
-  spdlog::info("block store {} opened: {} replicas in {} directories", store->uuid_,
-               store->replicas_.size(), dirs.size());
+  for (const auto& d : dirs) {
+    // Replicas whose writer went away before a restart: kept, unfinished, for recovery.
+    std::vector<fs::path> leftovers;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(d + "/rbw", ec)) leftovers.push_back(e.path());
+    for (const auto& path : leftovers) {
+      uint64_t id = 0, gs = 0;
+      if (sscanf(path.filename().c_str(), "blk_%lu_%lu.meta", &id, &gs) != 2) continue;
+      ReplicaInfo r;
+      r.id = id;
+      r.dir = d;
+      r.generation_stamp = gs;
+      r.meta_path = path.string();
+      r.data_path = d + "/rbw/blk_" + std::to_string(id);
+      Result<uint64_t> len = AlreadyExists("a finalized replica exists");
+      if (!store->replicas_.count(id) && !store->unfinished_.count(id)) {
+        len = RecoverUnfinished(r.data_path, r.meta_path);
+      }
+      if (!len.ok()) {
+        spdlog::warn("discarding unfinished replica {}: {}", r.meta_path, len.status().message());
+        fs::remove(r.data_path, ec);
+        fs::remove(r.meta_path, ec);
+        continue;
+      }
+      r.num_bytes = *len;
+      store->unfinished_[id] = r;
+    }
+    for (const auto& e : fs::directory_iterator(d + "/rbw", ec)) {
+      uint64_t id = 0;
+      std::string name = e.path().filename().string();
+      if (name.find(".meta") == std::string::npos && sscanf(name.c_str(), "blk_%lu", &id) == 1 &&
+          !store->unfinished_.count(id)) {
+        fs::remove(e.path(), ec);  // data without its meta file: never written to
+      }
+    }
+  }
+  spdlog::info("block store {} opened: {} replicas ({} unfinished) in {} directories",
+               store->uuid_, store->replicas_.size(), store->unfinished_.size(), dirs.size());
   return store;
 }
 
@@ -210,7 +293,8 @@ Result<std::unique_ptr<ReplicaWriter>> BlockStore::Create(const proto::Block& bl
   std::string dir;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (replicas_.count(block.id()) || writing_.count(block.id())) {
+    if (replicas_.count(block.id()) || writing_.count(block.id()) ||
+        unfinished_.count(block.id())) {
       return AlreadyExists("replica of block " + std::to_string(block.id()) + " already exists");
     }
     writing_[block.id()] = true;
@@ -284,10 +368,16 @@ Status BlockStore::Delete(uint64_t block_id) {
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = replicas_.find(block_id);
-    if (it == replicas_.end()) return NotFound("no replica of block " + std::to_string(block_id));
-    r = it->second;
-    used_ -= std::min(used_, r.num_bytes);
-    replicas_.erase(it);
+    if (it != replicas_.end()) {
+      r = it->second;
+      used_ -= std::min(used_, r.num_bytes);
+      replicas_.erase(it);
+    } else if (auto u = unfinished_.find(block_id); u != unfinished_.end()) {
+      r = u->second;
+      unfinished_.erase(u);
+    } else {
+      return NotFound("no replica of block " + std::to_string(block_id));
+    }
   }
   std::error_code ec;
   fs::remove(r.data_path, ec);
@@ -307,6 +397,53 @@ std::vector<proto::Block> BlockStore::Report() const {
     out.push_back(b);
   }
   return out;
+}
+
+std::vector<proto::Block> BlockStore::ReportUnfinished() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<proto::Block> out;
+  for (const auto& [id, r] : unfinished_) {
+    proto::Block b;
+    b.set_id(id);
+    b.set_generation_stamp(r.generation_stamp);
+    b.set_num_bytes(r.num_bytes);
+    out.push_back(b);
+  }
+  return out;
+}
+
+Result<ReplicaInfo> BlockStore::Recover(uint64_t block_id, uint64_t new_generation_stamp) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::string what = "block " + std::to_string(block_id);
+  if (writing_.count(block_id)) return Unavailable(what + " is still being written");
+  ReplicaInfo r;
+  bool unfinished = false;
+  if (auto u = unfinished_.find(block_id); u != unfinished_.end()) {
+    r = u->second;
+    unfinished = true;
+  } else if (auto f = replicas_.find(block_id); f != replicas_.end()) {
+    r = f->second;
+    if (r.generation_stamp == new_generation_stamp) return r;  // recovered already
+  } else {
+    return NotFound("no replica of " + what + " to recover");
+  }
+  if (r.generation_stamp > new_generation_stamp) {
+    return FailedPrecondition(what + " has a newer generation stamp");
+  }
+  ReplicaInfo done = r;
+  done.generation_stamp = new_generation_stamp;
+  done.data_path = r.dir + "/current/blk_" + std::to_string(block_id);
+  done.meta_path = r.dir + "/current/" + MetaName(block_id, new_generation_stamp);
+  std::error_code ec;
+  fs::rename(r.meta_path, done.meta_path, ec);
+  if (!ec && unfinished) fs::rename(r.data_path, done.data_path, ec);
+  if (ec) return IoError("recover " + what + ": " + ec.message());
+  if (unfinished) {
+    unfinished_.erase(block_id);
+    used_ += done.num_bytes;
+  }
+  replicas_[block_id] = done;
+  return done;
 }
 
 proto::StorageReport BlockStore::Storage() const {
@@ -357,6 +494,9 @@ Result<std::vector<proto::Block>> BlockStore::CheckVolumes() {
       lost.push_back(b);
       used_ -= std::min(used_, it->second.num_bytes);
       it = replicas_.erase(it);
+    }
+    for (auto it = unfinished_.begin(); it != unfinished_.end();) {
+      it = it->second.dir == d ? unfinished_.erase(it) : std::next(it);
     }
   }
   std::lock_guard<std::mutex> l(mu_);

@@ -2,7 +2,10 @@
 //
 // A replica is two files: blk_<id> (the bytes) and blk_<id>_<genstamp>.meta (a header
 // then one CRC32C per 512-byte chunk). Replicas being written live in <dir>/rbw and move
-// to <dir>/current when finalized; only finalized replicas are reported and read.
+// to <dir>/current when finalized; only finalized replicas are read. A replica whose
+// writer went away is kept unfinished in rbw (also across a restart) until the namenode
+// recovers it (finalizes it, with a new generation stamp, at the length it holds) or
+// deletes it.
 // A datanode's identity (uuid) is kept in <dir>/VERSION of every data directory.
 // A data directory (volume) that fails is taken out of service: its replicas are
 // forgotten (the namenode copies them again from other datanodes) and nothing new goes
@@ -38,7 +41,8 @@ struct ReplicaInfo {
   std::string meta_path;
 };
 
-// Writes one replica sequentially. Destroying an unfinalized writer deletes the replica.
+// Writes one replica sequentially. Destroying an unfinalized writer deletes the replica,
+// unless it was kept with Keep().
 class ReplicaWriter {
  public:
   ~ReplicaWriter();
@@ -55,7 +59,10 @@ class ReplicaWriter {
   }
   // Closes the files and moves the replica to current/; it is then readable.
   Result<ReplicaInfo> Finalize();
+  // The writer went away: the replica stays in rbw/, unfinished, with what it holds.
+  ReplicaInfo Keep();
   uint64_t bytes() const { return bytes_; }
+  bool finalized() const { return finalized_; }
 
  private:
   friend class BlockStore;
@@ -69,6 +76,7 @@ class ReplicaWriter {
   int meta_fd_;
   uint64_t bytes_ = 0;
   bool finalized_ = false;
+  bool kept_ = false;
 };
 
 // Reads one finalized replica. Owned by one thread.
@@ -104,8 +112,14 @@ class BlockStore {
   Result<std::unique_ptr<ReplicaWriter>> Create(const proto::Block& block);
   // A finalized replica with at least the given generation stamp.
   Result<ReplicaInfo> Find(uint64_t block_id, uint64_t min_generation_stamp) const;
+  // Deletes a finalized or unfinished replica.
   Status Delete(uint64_t block_id);
   std::vector<proto::Block> Report() const;
+  // Unfinished replicas, with the bytes each holds.
+  std::vector<proto::Block> ReportUnfinished() const;
+  // Block recovery: finalizes an unfinished replica at the length it holds, or re-stamps a
+  // finalized one, with new_generation_stamp. Unavailable while a writer still writes it.
+  Result<ReplicaInfo> Recover(uint64_t block_id, uint64_t new_generation_stamp);
   proto::StorageReport Storage() const;
   // Probes every volume in service (create, write and remove a small file). One that
   // fails is taken out of service; returns the replicas it held. Error when more than
@@ -119,6 +133,7 @@ class BlockStore {
   BlockStore() = default;
   void Finalized(const ReplicaInfo& info);
   void Abandoned(uint64_t block_id);
+  void Kept(const ReplicaInfo& info);
 
   Status TooManyFailed() const;  // REQUIRES: mu_
 
@@ -130,6 +145,7 @@ class BlockStore {
   std::map<std::string, std::string> failed_;        // guarded by mu_: volume -> why
   std::unordered_map<uint64_t, ReplicaInfo> replicas_;  // guarded by mu_
   std::unordered_map<uint64_t, bool> writing_;          // guarded by mu_
+  std::unordered_map<uint64_t, ReplicaInfo> unfinished_;  // guarded by mu_
   uint64_t used_ = 0;                                   // guarded by mu_
 };
 

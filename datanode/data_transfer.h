@@ -22,6 +22,7 @@ namespace dfs {
 struct DataTransferHooks {
   std::function<void(const proto::Block&)> block_received;  // finalized replica
   std::function<void(const proto::Block&)> replica_corrupt; // found bad while reading
+  std::function<void(const proto::Block&)> replica_unfinished;  // its writer went away
 };
 
 class DataTransferServer {

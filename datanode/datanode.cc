@@ -8,7 +8,7 @@
 namespace dfs {
 
 namespace {
-enum ReportKind { kReceived, kDeleted, kCorrupt };
+enum ReportKind { kReceived, kDeleted, kCorrupt, kUnfinished };
 constexpr int64_t kRpcTimeoutMs = 10'000;
 
 std::unique_ptr<grpc::ClientContext> RpcContext() {
@@ -25,6 +25,7 @@ Result<uint16_t> Datanode::Start() {
   DataTransferHooks hooks;
   hooks.block_received = [this](const proto::Block& b) { QueueReport(b, kReceived); };
   hooks.replica_corrupt = [this](const proto::Block& b) { QueueReport(b, kCorrupt); };
+  hooks.replica_unfinished = [this](const proto::Block& b) { QueueReport(b, kUnfinished); };
   server_ = std::make_unique<DataTransferServer>(store_.get(), hooks);
   ASSIGN_OR_RETURN(uint16_t port, server_->Start(options_.host, options_.data_port));
   id_.set_uuid(store_->uuid());
@@ -89,6 +90,7 @@ void Datanode::QueueReport(const proto::Block& b, int kind) {
     if (kind == kReceived) *a->pending.add_received() = b;
     if (kind == kDeleted) *a->pending.add_deleted() = b;
     if (kind == kCorrupt) *a->pending.add_corrupt() = b;
+    if (kind == kUnfinished) *a->pending.add_unfinished() = b;
   }
   cv_.notify_all();
 }
@@ -104,10 +106,12 @@ Status Datanode::RegisterAndReport(Actor* a) {
     std::lock_guard<std::mutex> l(mu_);
     a->pending.clear_received();
     a->pending.clear_deleted();
+    a->pending.clear_unfinished();
   }
   proto::BlockReportRequest report;
   report.set_uuid(id_.uuid());
   for (auto& b : store_->Report()) *report.add_blocks() = std::move(b);
+  for (auto& b : store_->ReportUnfinished()) *report.add_unfinished() = std::move(b);
   proto::BlockReportResponse resp;
   RETURN_IF_ERROR(FromGrpc(a->stub->BlockReport(RpcContext().get(), report, &resp)));
   if (leader_filter_.Accept(resp.leader(), resp.term())) {
@@ -128,7 +132,8 @@ void Datanode::ReportLoop(Actor* a) {
       cv_.wait_until(l, next_heartbeat, [&] {
         return stopping_ || (registered && (a->pending.received_size() ||
                                             a->pending.deleted_size() ||
-                                            a->pending.corrupt_size()));
+                                            a->pending.corrupt_size() ||
+                                            a->pending.unfinished_size()));
       });
       if (stopping_) return;
       if (registered) incremental.Swap(&a->pending);
@@ -142,7 +147,8 @@ void Datanode::ReportLoop(Actor* a) {
       }
       registered = true;
     }
-    if (incremental.received_size() || incremental.deleted_size() || incremental.corrupt_size()) {
+    if (incremental.received_size() || incremental.deleted_size() || incremental.corrupt_size() ||
+        incremental.unfinished_size()) {
       incremental.set_uuid(id_.uuid());
       proto::BlockReceivedAndDeletedResponse resp;
       Status s =
@@ -188,6 +194,20 @@ void Datanode::Execute(const proto::DatanodeCommand& cmd) {
       Status s = store_->Delete(b.id());
       if (s.ok() || s.code() == Code::kNotFound) QueueReport(b, kDeleted);
     }
+  } else if (cmd.has_recover()) {
+    const auto& r = cmd.recover();
+    auto done = store_->Recover(r.block().id(), r.new_generation_stamp());
+    if (!done.ok()) {
+      spdlog::warn("recovering block {}: {}", r.block().id(), done.status().message());
+      return;
+    }
+    spdlog::info("recovered block {} at {} bytes, generation stamp {}", done->id,
+                 done->num_bytes, done->generation_stamp);
+    proto::Block b;
+    b.set_id(done->id);
+    b.set_generation_stamp(done->generation_stamp);
+    b.set_num_bytes(done->num_bytes);
+    QueueReport(b, kReceived);
   } else if (cmd.has_replicate()) {
     std::vector<proto::DatanodeId> targets(cmd.replicate().targets().begin(),
                                            cmd.replicate().targets().end());

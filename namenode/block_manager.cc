@@ -27,7 +27,11 @@ void BlockManager::RemoveReplica(uint64_t block_id, DatanodeState* dn) {
   auto& h = it->second.holders;
   h.erase(std::remove(h.begin(), h.end(), dn->id.uuid()), h.end());
   it->second.corrupt.erase(dn->id.uuid());
-  if (h.empty() && it->second.corrupt.empty() && !ns_->FileOfBlock(block_id)) blocks_.erase(it);
+  it->second.lengths.erase(dn->id.uuid());
+  if (h.empty() && it->second.corrupt.empty() && it->second.unfinished.empty() &&
+      !ns_->FileOfBlock(block_id)) {
+    blocks_.erase(it);
+  }
 }
 
 void BlockManager::QueueDelete(DatanodeState* dn, const proto::Block& block) {
@@ -62,8 +66,10 @@ void BlockManager::BlockReceived(DatanodeState* dn, const proto::Block& block) {
   }
   bool already_held = dn->blocks.count(block.id()) > 0;
   AddReplica(block.id(), dn);
-  auto& reported = blocks_[block.id()].reported_bytes;
-  reported = std::min(reported.value_or(block.num_bytes()), block.num_bytes());
+  Replicas& r = blocks_[block.id()];
+  r.reported_bytes = std::min(r.reported_bytes.value_or(block.num_bytes()), block.num_bytes());
+  r.lengths[dn->id.uuid()] = block.num_bytes();
+  r.unfinished.erase(dn->id.uuid());
   if (already_held) return;
   const Inode* file = ns_->GetInode(ns_->FileOfBlock(block.id()));
   uint64_t expected = file ? file->block_size : 0;
@@ -72,6 +78,60 @@ void BlockManager::BlockReceived(DatanodeState* dn, const proto::Block& block) {
 
 void BlockManager::BlockDeleted(DatanodeState* dn, uint64_t block_id) {
   RemoveReplica(block_id, dn);
+  auto it = blocks_.find(block_id);
+  if (it != blocks_.end()) it->second.unfinished.erase(dn->id.uuid());
+}
+
+void BlockManager::ReplicaUnfinished(DatanodeState* dn, const proto::Block& block) {
+  const proto::Block* known = ns_->GetBlock(block.id());
+  bool future = !known && block.id() >= ns_->next_block_id();
+  const Inode* f = known ? ns_->GetInode(ns_->FileOfBlock(block.id())) : nullptr;
+  bool last_of_open = f && !f->lease_holder.empty() && f->blocks.back().id() == block.id() &&
+                      block.generation_stamp() <= known->generation_stamp();
+  if (!future && !last_of_open) {
+    QueueDelete(dn, block);
+    return;
+  }
+  blocks_[block.id()].unfinished[dn->id.uuid()] = block.num_bytes();
+}
+
+std::map<std::string, uint64_t> BlockManager::Unfinished(uint64_t block_id) const {
+  std::map<std::string, uint64_t> out;
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return out;
+  for (const auto& [uuid, bytes] : it->second.unfinished) {
+    const DatanodeState* dn = datanodes_->Find(uuid);
+    if (dn && dn->live) out[uuid] = bytes;
+  }
+  return out;
+}
+
+bool BlockManager::AnyUnfinished(uint64_t block_id) const {
+  auto it = blocks_.find(block_id);
+  return it != blocks_.end() && !it->second.unfinished.empty();
+}
+
+void BlockManager::ForgetReplicas(uint64_t block_id) {
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return;
+  for (const auto& uuid : it->second.holders) {
+    if (DatanodeState* dn = datanodes_->Find(uuid)) dn->blocks.erase(block_id);
+  }
+  it->second.holders.clear();
+  it->second.corrupt.clear();
+  it->second.lengths.clear();
+  it->second.reported_bytes.reset();
+}
+
+std::map<std::string, uint64_t> BlockManager::ReplicaLengths(uint64_t block_id) const {
+  std::map<std::string, uint64_t> out;
+  auto it = blocks_.find(block_id);
+  if (it == blocks_.end()) return out;
+  for (const DatanodeState* dn : Locations(block_id)) {
+    auto l = it->second.lengths.find(dn->id.uuid());
+    if (l != it->second.lengths.end()) out[dn->id.uuid()] = l->second;
+  }
+  return out;
 }
 
 void BlockManager::MarkCorrupt(uint64_t block_id, const std::string& uuid) {
@@ -97,6 +157,10 @@ void BlockManager::RemoveBlocks(const std::vector<proto::Block>& blocks) {
         dn->blocks.erase(b.id());
         if (dn->live) QueueDelete(dn, b);
       }
+    }
+    for (const auto& [uuid, bytes] : it->second.unfinished) {
+      DatanodeState* dn = datanodes_->Find(uuid);
+      if (dn && dn->live) QueueDelete(dn, b);
     }
     blocks_.erase(it);
   }

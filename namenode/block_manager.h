@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,6 +29,18 @@ class BlockManager {
   void ProcessFullReport(DatanodeState* dn, const std::vector<proto::Block>& blocks);
   void BlockReceived(DatanodeState* dn, const proto::Block& block);
   void BlockDeleted(DatanodeState* dn, uint64_t block_id);
+  // A replica whose writer went away. Kept (for lease recovery) if it is of the last block
+  // of a file being written; otherwise deleted.
+  void ReplicaUnfinished(DatanodeState* dn, const proto::Block& block);
+  // Live datanodes holding an unfinished replica of the block, and what each holds.
+  std::map<std::string, uint64_t> Unfinished(uint64_t block_id) const;
+  // Whether any datanode, live or not, reported an unfinished replica of the block.
+  bool AnyUnfinished(uint64_t block_id) const;
+  // Block recovery gave the block a new generation stamp: only replicas reported from
+  // now on count.
+  void ForgetReplicas(uint64_t block_id);
+  // The length each live datanode reported for its good finalized replica.
+  std::map<std::string, uint64_t> ReplicaLengths(uint64_t block_id) const;
   // A reader or scanner found this replica bad: it is no longer served, and is replaced.
   void MarkCorrupt(uint64_t block_id, const std::string& uuid);
   void DatanodeDead(DatanodeState* dn);
@@ -59,6 +72,8 @@ class BlockManager {
     std::set<std::string> corrupt;
     int64_t replication_pending_until_ms = 0;
     std::optional<uint64_t> reported_bytes;
+    std::map<std::string, uint64_t> lengths;     // uuid -> finalized replica's length
+    std::map<std::string, uint64_t> unfinished;  // uuid -> bytes held, writer gone
   };
   void AddReplica(uint64_t block_id, DatanodeState* dn);
   void RemoveReplica(uint64_t block_id, DatanodeState* dn);

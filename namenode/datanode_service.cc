@@ -66,6 +66,7 @@ class DatanodeService final : public proto::DatanodeProtocol::Service {
         return;
       }
       st.blocks.ProcessFullReport(dn, blocks);
+      for (const auto& b : req->unfinished()) st.blocks.ReplicaUnfinished(dn, b);
     });
     resp->set_leader(nn_->IsLeader());
     resp->set_term(nn_->leader_term());
@@ -85,6 +86,7 @@ class DatanodeService final : public proto::DatanodeProtocol::Service {
       for (const auto& b : req->received()) st.blocks.BlockReceived(dn, b);
       for (const auto& b : req->deleted()) st.blocks.BlockDeleted(dn, b.id());
       for (const auto& b : req->corrupt()) st.blocks.MarkCorrupt(b.id(), req->uuid());
+      for (const auto& b : req->unfinished()) st.blocks.ReplicaUnfinished(dn, b);
     });
     return ToGrpc(s);
   }

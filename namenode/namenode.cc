@@ -108,6 +108,7 @@ void Namenode::OnLeadership(bool leader, uint64_t term) {
     // Writers' lease timers start again on the new leader.
     std::lock_guard<std::mutex> l(lease_mu_);
     lease_renewed_ms_.clear();
+    recoveries_.clear();
   }
   std::unique_lock<std::shared_mutex> w(mu_);
   safe_mode_.on = true;
@@ -203,32 +204,131 @@ void Namenode::RecoverExpiredLeases() {
       // A holder not heard from since this namenode started gets a full lease period.
       auto [it, fresh] = lease_renewed_ms_.emplace(f.lease_holder, now);
       if (fresh || now - it->second <= options_.lease_limit_ms) return;
-      proto::Op op;
-      auto* rl = op.mutable_recover_lease();
-      rl->set_path(ns_.PathOf(f.id));
-      rl->set_holder(f.lease_holder);
-      if (!f.blocks.empty()) {
-        // The writer's last block counts if a datanode finalized it; otherwise the bytes
-        // in it were never acknowledged, and every replica of it was discarded.
-        auto length = blocks_->ReportedLength(f.blocks.back().id());
-        if (length && blocks_->GoodReplicas(f.blocks.back().id()) > 0) {
-          rl->set_last_block_length(*length);
-        } else {
-          rl->set_drop_last_block(true);
-        }
+      std::optional<proto::Op> op;
+      if (f.blocks.empty()) {
+        op.emplace();
+      } else {
+        op = RecoverLastBlock(f, now);
       }
-      ops.push_back(std::move(op));
+      if (!op) return;
+      op->mutable_recover_lease()->set_path(ns_.PathOf(f.id));
+      op->mutable_recover_lease()->set_holder(f.lease_holder);
+      ops.push_back(std::move(*op));
     });
   }
   for (auto& op : ops) {
-    std::string path = op.recover_lease().path(), holder = op.recover_lease().holder();
+    proto::RecoverLeaseOp rl = op.recover_lease();
     auto r = Submit(std::move(op));
     Status s = r.ok() ? r->status : r.status();
-    if (s.ok()) {
-      spdlog::warn("lease of {} on {} expired; file closed", holder, path);
-    } else {
-      spdlog::warn("recovering the lease of {} on {}: {}", holder, path, s.ToString());
+    if (!s.ok()) {
+      spdlog::warn("recovering the lease of {} on {}: {}", rl.holder(), rl.path(), s.ToString());
+      continue;
     }
+    if (rl.bump_generation_stamp()) {
+      StartBlockRecovery(r->block.id(), r->block);
+      continue;
+    }
+    if (rl.last_block_generation_stamp() != 0) {
+      FinishBlockRecovery(r->block.id(), rl.last_block_length());
+    }
+    if (rl.drop_last_block()) {
+      spdlog::warn("lease of {} on {} expired; file closed without its last block (no "
+                   "replica holds any of it)", rl.holder(), rl.path());
+    } else {
+      spdlog::warn("lease of {} on {} expired; file closed with its last block at {} bytes",
+                   rl.holder(), rl.path(), rl.last_block_length());
+    }
+  }
+}
+
+std::optional<proto::Op> Namenode::RecoverLastBlock(const Inode& f, int64_t now) {
+  const proto::Block& last = f.blocks.back();
+  proto::Op op;
+  auto* rl = op.mutable_recover_lease();
+  auto [it, fresh] = recoveries_.try_emplace(last.id());
+  BlockRecovery& rec = it->second;
+  if (fresh) rec.started_ms = now;
+  if (rec.generation_stamp != 0 && rec.generation_stamp == last.generation_stamp()) {
+    // Recovering: close once every live holder reported its replica with the new stamp
+    // (or, after a while, those that did), at the length they all hold.
+    auto lengths = blocks_->ReplicaLengths(last.id());
+    bool all = true;
+    for (const auto& uuid : rec.holders) {
+      const DatanodeState* dn = datanodes_->Find(uuid);
+      if (dn && dn->live && !lengths.count(uuid)) all = false;
+    }
+    if (!lengths.empty() && (all || now - rec.started_ms > 10'000)) {
+      uint64_t length = UINT64_MAX;
+      for (const auto& [uuid, bytes] : lengths) length = std::min(length, bytes);
+      rl->set_last_block_length(length);
+      rl->set_drop_last_block(length == 0);  // nothing of it reached every datanode
+      rl->set_last_block_generation_stamp(rec.generation_stamp);
+      return op;
+    }
+    if (now - rec.commands_sent_ms > 3'000) {
+      for (const auto& uuid : rec.holders) {
+        DatanodeState* dn = datanodes_->Find(uuid);
+        if (!dn || !dn->live || lengths.count(uuid)) continue;
+        proto::DatanodeCommand cmd;
+        *cmd.mutable_recover()->mutable_block() = last;
+        cmd.mutable_recover()->set_new_generation_stamp(rec.generation_stamp);
+        dn->commands.push_back(std::move(cmd));
+      }
+      rec.commands_sent_ms = now;
+    }
+    if (lengths.empty() && now - rec.started_ms > options_.lease_limit_ms) recoveries_.erase(it);
+    return std::nullopt;
+  }
+  if (!blocks_->Unfinished(last.id()).empty()) {
+    rl->set_bump_generation_stamp(true);
+    return op;
+  }
+  auto lengths = blocks_->ReplicaLengths(last.id());
+  if (!lengths.empty()) {
+    // Every replica was finalized (the writer died before closing the file).
+    uint64_t length = UINT64_MAX;
+    for (const auto& [uuid, bytes] : lengths) length = std::min(length, bytes);
+    rl->set_last_block_length(length);
+    recoveries_.erase(it);
+    return op;
+  }
+  // No replica reported: wait for datanodes that are down, and for those still noticing
+  // that their writer is gone; drop the block only if nobody ever held any of it.
+  if (blocks_->AnyUnfinished(last.id()) || now - rec.started_ms < options_.lease_limit_ms) {
+    return std::nullopt;
+  }
+  rl->set_drop_last_block(true);
+  recoveries_.erase(it);
+  return op;
+}
+
+void Namenode::StartBlockRecovery(uint64_t block_id, const proto::Block& bumped) {
+  std::unique_lock<std::shared_mutex> w(mu_);
+  std::lock_guard<std::mutex> l(lease_mu_);
+  BlockRecovery& rec = recoveries_[block_id];
+  rec.generation_stamp = bumped.generation_stamp();
+  rec.started_ms = rec.commands_sent_ms = clock_->NowMs();
+  rec.holders.clear();
+  for (const auto& [uuid, bytes] : blocks_->Unfinished(block_id)) rec.holders.insert(uuid);
+  for (const auto* dn : blocks_->Locations(block_id)) rec.holders.insert(dn->id.uuid());
+  blocks_->ForgetReplicas(block_id);
+  for (const auto& uuid : rec.holders) {
+    proto::DatanodeCommand cmd;
+    *cmd.mutable_recover()->mutable_block() = bumped;
+    cmd.mutable_recover()->set_new_generation_stamp(bumped.generation_stamp());
+    datanodes_->Find(uuid)->commands.push_back(std::move(cmd));
+  }
+  spdlog::warn("recovering block {} on {} datanode(s) with generation stamp {}", block_id,
+               rec.holders.size(), rec.generation_stamp);
+}
+
+void Namenode::FinishBlockRecovery(uint64_t block_id, uint64_t length) {
+  std::unique_lock<std::shared_mutex> w(mu_);
+  std::lock_guard<std::mutex> l(lease_mu_);
+  recoveries_.erase(block_id);
+  // Replicas that hold more than every replica agreed on are replaced from the others.
+  for (const auto& [uuid, bytes] : blocks_->ReplicaLengths(block_id)) {
+    if (bytes != length) blocks_->MarkCorrupt(block_id, uuid);
   }
 }
 

@@ -16,6 +16,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -117,8 +119,13 @@ class Namenode : public StateMachine {
   void OnLeadership(bool leader, uint64_t term);
   // Leaves automatic safe mode once enough blocks have a live replica. REQUIRES: mu_.
   void CheckSafeMode();
-  // Closes the files of writers whose lease expired (see RecoverLeaseOp).
+  // Closes the files of writers whose lease expired (see RecoverLeaseOp), recovering
+  // their last block first when datanodes hold unfinished replicas of it.
   void RecoverExpiredLeases();
+  // One step of recovering a file's last block; returns the op to submit, if any.
+  std::optional<proto::Op> RecoverLastBlock(const Inode& f, int64_t now);
+  void StartBlockRecovery(uint64_t block_id, const proto::Block& bumped);
+  void FinishBlockRecovery(uint64_t block_id, uint64_t length);
 
   const NamenodeOptions options_;
   const Clock* clock_;
@@ -140,6 +147,14 @@ class Namenode : public StateMachine {
 
   std::mutex lease_mu_;
   std::unordered_map<std::string, int64_t> lease_renewed_ms_;  // guarded by lease_mu_
+  // A file's last block under recovery (leader only), by block id.
+  struct BlockRecovery {
+    uint64_t generation_stamp = 0;  // 0: not started (no replica reported yet)
+    int64_t started_ms = 0;
+    int64_t commands_sent_ms = 0;
+    std::set<std::string> holders;  // datanodes told to recover their replica
+  };
+  std::unordered_map<uint64_t, BlockRecovery> recoveries_;  // guarded by lease_mu_
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

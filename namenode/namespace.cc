@@ -456,8 +456,19 @@ OpResult Namespace::ApplyRecoverLease(const proto::Op& op) {
   const auto& r = op.recover_lease();
   ASSIGN_OR_FAIL(Inode * f, WritableFile(r.path(), r.holder()));
   OpResult result;
+  if (r.bump_generation_stamp()) {
+    if (f->blocks.empty()) return Fail(FailedPrecondition(r.path() + " has no block to recover"));
+    f->blocks.back().set_generation_stamp(next_generation_stamp_++);
+    result.block = f->blocks.back();
+    return result;  // the file stays open until its last block is recovered
+  }
+  if (!f->blocks.empty() && r.last_block_generation_stamp() != 0 &&
+      f->blocks.back().generation_stamp() != r.last_block_generation_stamp()) {
+    return Fail(FailedPrecondition("the last block of " + r.path() + " was recovered again"));
+  }
   if (!f->blocks.empty()) {
     if (r.drop_last_block()) {
+      result.block = f->blocks.back();
       result.removed_blocks.push_back(f->blocks.back());
       block_to_file_.erase(f->blocks.back().id());
       f->blocks.pop_back();
@@ -466,6 +477,7 @@ OpResult Namespace::ApplyRecoverLease(const proto::Op& op) {
         return Fail(InvalidArgument("recovered length exceeds the block size"));
       }
       f->blocks.back().set_num_bytes(r.last_block_length());
+      result.block = f->blocks.back();
     }
   }
   f->lease_holder.clear();

@@ -217,6 +217,66 @@ TEST(LeaseRecoveryTest, DeadWritersFileIsClosedAtItsFinishedBlocks) {
   ASSERT_OK((*out)->Close());
 }
 
+
+// The writer dies with part of its last block on the datanodes: lease recovery gives the
+// block a new generation stamp, the datanodes finalize what they all hold, and the file
+// is closed at that length, nothing acknowledged lost.
+TEST(LeaseRecoveryTest, DeadWritersLastBlockIsRecoveredAtTheLengthEveryReplicaHolds) {
+  MiniClusterOptions o;
+  o.lease_limit_ms = 1500;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  // One full block, then two and a half packets of the next: two packets leave the client.
+  std::string data = TestData(42, (4 << 20) + (5 << 19));
+  // This writer renews its lease well within the (short) limit until it is killed.
+  std::string conf = (*c)->dir() + "/renewing.conf";
+  std::ofstream(conf) << "namenodes = " << (*c)->namenode_address() << "\nlease_renew_ms = 200\n";
+  std::string cmd = "DFS_CONF=" + conf + " exec " + BinDir() + "/dfs put - /half";
+  FILE* writer = popen(cmd.c_str(), "w");
+  ASSERT_NE(writer, nullptr);
+  ASSERT_EQ(fwrite(data.data(), 1, data.size(), writer), data.size());
+  fflush(writer);
+  // Wait until three datanodes hold two packets of the second block, then kill the writer.
+  auto rbw_holding = [&](uint64_t at_least) {
+    int n = 0;
+    for (int i = 0; i < (*c)->datanode_count(); ++i) {
+      std::error_code ec;
+      for (const auto& e :
+           std::filesystem::directory_iterator((*c)->datanode_data_dir(i) + "/rbw", ec)) {
+        if (e.path().extension() != ".meta" && std::filesystem::file_size(e.path(), ec) >= at_least) {
+          ++n;
+        }
+      }
+    }
+    return n;
+  };
+  ASSERT_TRUE(WaitFor([&] { return rbw_holding(2 << 20) == 3; }));
+  pid_t pid = ChildNamed("dfs");
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGKILL);
+  pclose(writer);
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = fs->GetFileStatus("/half");
+    return st.ok() && !st->under_construction();
+  }, 20'000));
+  auto st = fs->GetFileStatus("/half");
+  ASSERT_TRUE(st.ok());
+  EXPECT_GE(st->length(), (4u << 20) + (2u << 20));
+  auto back = ReadFile(fs.get(), "/half");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data.substr(0, st->length()));
+  // Every replica of the recovered block agrees: three of them, with the new stamp.
+  auto l = Locations(fs.get(), "/half");
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->blocks_size(), 2);
+  const auto& last = l->blocks(1);
+  EXPECT_EQ(last.locations_size(), 3);
+  EXPECT_GT(last.block().generation_stamp(), l->blocks(0).block().generation_stamp());
+  std::string out;
+  EXPECT_EQ((*c)->Run("dfs", {"fsck", "/half"}, &out), 0) << out;
+}
 }  // namespace
 }  // namespace dfs
 

@@ -314,6 +314,60 @@ TEST_F(BlockStoreTest, ReopenFindsReplicasInEveryDataDirectory) {
   EXPECT_TRUE(fs::exists(dirs[0] + "/VERSION"));
 }
 
+TEST_F(BlockStoreTest, KeptReplicaSurvivesARestartAndIsRecoveredWithANewStamp) {
+  std::string data = Pattern(3000, 'k');
+  {
+    auto w = store_->Create(MakeBlock(95));
+    ASSERT_OK(w);
+    std::vector<uint32_t> crcs(ChunkCount(data.size()));
+    ChunkCrcs(data.data(), data.size(), crcs.data());
+    ASSERT_OK((*w)->Write(0, data.data(), data.size(), crcs.data(), crcs.size()));
+    EXPECT_EQ((*w)->Keep().num_bytes, 3000u);
+  }
+  ASSERT_EQ(store_->ReportUnfinished().size(), 1u);
+  EXPECT_TRUE(store_->Report().empty());
+  EXPECT_CODE(store_->Create(MakeBlock(95)), kAlreadyExists);
+  // A crash cut the last write short: the torn last chunk is dropped at restart.
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  fs::resize_file(dir_.Join("data") + "/rbw/blk_95", 2900);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  auto unfinished = store_->ReportUnfinished();
+  ASSERT_EQ(unfinished.size(), 1u);
+  EXPECT_EQ(unfinished[0].num_bytes(), 2560u);  // five whole chunks
+  EXPECT_EQ(unfinished[0].generation_stamp(), 1001u);
+
+  auto r = store_->Recover(95, 1005);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->generation_stamp, 1005u);
+  EXPECT_EQ(r->num_bytes, 2560u);
+  EXPECT_TRUE(store_->ReportUnfinished().empty());
+  EXPECT_CODE(store_->Find(95, 1006), kNotFound);
+  auto info = store_->Find(95, 1005);
+  ASSERT_OK(info);
+  std::string back;
+  std::vector<uint32_t> crcs;
+  ASSERT_OK(ReadReplica(*info, 0, 2560, &back, &crcs));
+  EXPECT_EQ(back, data.substr(0, 2560));
+  // Recovering again with the same stamp is a no-op; a finalized replica is re-stamped.
+  EXPECT_OK(store_->Recover(95, 1005));
+  ASSERT_OK(store_->Recover(95, 1007));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_OK(store_->Find(95, 1007));
+  EXPECT_CODE(store_->Recover(96, 1007), kNotFound);
+  EXPECT_CODE(store_->Recover(95, 1003), kFailedPrecondition);
+}
+
+TEST_F(BlockStoreTest, ReplicaStillBeingWrittenIsNotRecovered) {
+  auto w = store_->Create(MakeBlock(97));
+  ASSERT_OK(w);
+  EXPECT_CODE(store_->Recover(97, 1002), kUnavailable);
+  // An unfinished replica can be deleted.
+  (*w)->Keep();
+  ASSERT_OK(store_->Delete(97));
+  EXPECT_TRUE(store_->ReportUnfinished().empty());
+  EXPECT_FALSE(fs::exists(dir_.Join("data") + "/rbw/blk_97"));
+}
+
 // A data directory replaced by a plain file, as a dead disk whose mount point is empty.
 void BreakVolume(const std::string& dir) {
   fs::rename(dir, dir + ".dead");
