@@ -45,6 +45,7 @@ class BlockWriter {
   Result<proto::Block> Close();
   uint64_t bytes() const { return bytes_sent_ + buf_.size(); }
   const proto::Block& block() const { return block_; }
+  const std::vector<proto::DatanodeId>& pipeline() const { return pipeline_; }
   // After a failure: the uuid of the datanode the pipeline lost ("" if unknown).
   std::string failed_datanode();
 

@@ -57,6 +57,15 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const Config& conf) {
   fs->default_replication_ = static_cast<uint32_t>(conf.GetInt("replication", 0));
   fs->default_block_size_ = static_cast<uint64_t>(conf.GetInt("block_size", 0));
   fs->lease_renew_ms_ = conf.GetInt("lease_renew_ms", 10'000);
+  std::string policy = conf.GetString("replace_datanode_on_failure", "default");
+  if (policy == "always") {
+    fs->replace_policy_ = ReplacePolicy::kAlways;
+  } else if (policy == "never") {
+    fs->replace_policy_ = ReplacePolicy::kNever;
+  } else if (policy != "default") {
+    return InvalidArgument("replace_datanode_on_failure is '" + policy +
+                           "': want default, always or never");
+  }
   return fs;
 }
 

@@ -47,7 +47,8 @@ struct ContentSummary {
 class FileSystem {
  public:
   // Keys read from conf: namenodes (host:port,host:port,...: the namenode group; the
-  // key `namenode` is read too), replication, block_size, user, failover_timeout_ms.
+  // key `namenode` is read too), replication, block_size, user, failover_timeout_ms,
+  // lease_renew_ms, replace_datanode_on_failure.
   static Result<std::unique_ptr<FileSystem>> Connect(const Config& conf);
   ~FileSystem();
 
@@ -95,6 +96,14 @@ class FileSystem {
   void WriterOpened();
   void WriterClosed();
 
+  // When a datanode of a write pipeline fails, the write goes on with the survivors and
+  // (`replace_datanode_on_failure` in the client configuration):
+  //   default: as many new datanodes as bring it back to the replication, if there are;
+  //   always:  the same, and the write fails if there are not;
+  //   never:   no new datanodes (the namenode re-replicates the block once it is closed).
+  enum class ReplacePolicy { kDefault, kAlways, kNever };
+  ReplacePolicy replace_policy() const { return replace_policy_; }
+
  private:
   FileSystem() = default;
 
@@ -109,6 +118,7 @@ class FileSystem {
   std::atomic<uint64_t> next_call_id_{1};
   void RenewLoop();
   int64_t lease_renew_ms_ = 10'000;
+  ReplacePolicy replace_policy_ = ReplacePolicy::kDefault;
   std::mutex lease_mu_;
   std::condition_variable lease_cv_;
   int open_writers_ = 0;     // guarded by lease_mu_

@@ -1,5 +1,6 @@
 #include "client/output_stream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -62,27 +63,71 @@ Status OutputStream::FinishBlock() {
       return Status::Ok();
     }
     if (attempt >= 3) return b.status();
-    spdlog::warn("closing a block of {} failed ({}); writing the block again",
-                 status_.path(), b.status().message());
-    RETURN_IF_ERROR(RewriteBlock());
+    spdlog::warn("closing a block of {} failed ({}); recovering the pipeline", status_.path(),
+                 b.status().message());
+    RETURN_IF_ERROR(RecoverPipeline());
   }
 }
 
-Status OutputStream::RewriteBlock() {
-  if (writer_) {
-    std::string bad = writer_->failed_datanode();
-    proto::AbandonBlockRequest ab;
-    ab.set_path(status_.path());
-    ab.set_client_name(fs_->client_name());
-    *ab.mutable_block() = writer_->block();
-    writer_.reset();
-    proto::AbandonBlockResponse ab_resp;
-    RETURN_IF_ERROR(fs_->Call(
-        [&](grpc::ClientContext* c) { return fs_->stub()->AbandonBlock(c, ab, &ab_resp); }));
-    if (!bad.empty()) excluded_.push_back(bad);
+Status OutputStream::RecoverPipeline() {
+  proto::Block block = writer_->block();
+  std::string bad = writer_->failed_datanode();
+  std::vector<proto::DatanodeId> survivors;
+  for (const auto& dn : writer_->pipeline()) {
+    if (dn.uuid() != bad) survivors.push_back(dn);
   }
-  RETURN_IF_ERROR(StartBlock());
-  return writer_->Write(block_data_.data(), block_data_.size());
+  writer_.reset();  // the datanodes see the old pipeline end
+  if (!bad.empty()) excluded_.push_back(bad);
+  const auto policy = fs_->replace_policy();
+  Status last = Unavailable("no datanode left for block " + std::to_string(block.id()));
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    size_t replication = std::max<size_t>(status_.replication(), 1);
+    uint32_t wanted = policy == FileSystem::ReplacePolicy::kNever || survivors.size() >= replication
+                          ? 0
+                          : static_cast<uint32_t>(replication - survivors.size());
+    proto::UpdatePipelineRequest req;
+    req.set_path(status_.path());
+    req.set_client_name(fs_->client_name());
+    *req.mutable_block() = block;
+    for (const auto& dn : survivors) req.add_survivors(dn.uuid());
+    for (const auto& e : excluded_) req.add_excluded_datanodes(e);
+    req.set_replacements(wanted);
+    proto::UpdatePipelineResponse resp;
+    RETURN_IF_ERROR(fs_->Call(
+        [&](grpc::ClientContext* c) { return fs_->stub()->UpdatePipeline(c, req, &resp); }));
+    block = resp.block().block();
+    if (policy == FileSystem::ReplacePolicy::kAlways &&
+        resp.block().locations_size() < static_cast<int>(wanted)) {
+      return Unavailable("no datanode can replace the failed one in the pipeline of " +
+                         status_.path() + " (replace_datanode_on_failure = always)");
+    }
+    std::vector<proto::DatanodeId> pipeline = survivors;
+    pipeline.insert(pipeline.end(), resp.block().locations().begin(),
+                    resp.block().locations().end());
+    if (pipeline.empty()) return last;
+    spdlog::warn("writing block {} of {} again to {} datanode(s), generation stamp {}",
+                 block.id(), status_.path(), pipeline.size(), block.generation_stamp());
+    std::string failed;
+    auto w = BlockWriter::Open(block, pipeline, fs_->client_name(), &failed);
+    Status s = w.status();
+    if (w.ok()) {
+      writer_ = std::move(*w);
+      s = writer_->Write(block_data_.data(), block_data_.size());
+      if (s.ok()) return Status::Ok();
+      failed = writer_->failed_datanode();
+      writer_.reset();
+    }
+    last = s;
+    spdlog::warn("recovering the pipeline of {}: {}", status_.path(), s.message());
+    // Everyone gets the whole block again, so all but the failed one may stay.
+    survivors.clear();
+    for (const auto& dn : pipeline) {
+      if (dn.uuid() != failed) survivors.push_back(dn);
+    }
+    if (!failed.empty()) excluded_.push_back(failed);
+  }
+  return Status(last.code(), "could not recover the write pipeline of " + status_.path() + ": " +
+                                 last.message());
 }
 
 Status OutputStream::Write(const char* data, size_t len) {
@@ -98,9 +143,9 @@ Status OutputStream::Write(const char* data, size_t len) {
     block_data_.append(data, n);
     failed_ = writer_->Write(data, n);
     for (int attempt = 0; !failed_.ok() && attempt < 3; ++attempt) {
-      spdlog::warn("writing {} failed ({}); writing the block again", status_.path(),
+      spdlog::warn("writing {} failed ({}); recovering the pipeline", status_.path(),
                    failed_.message());
-      failed_ = RewriteBlock();
+      failed_ = RecoverPipeline();
     }
     if (!failed_.ok()) {
       failed_ = Status(failed_.code(), "writing " + status_.path() + ": " + failed_.message());

@@ -39,14 +39,15 @@ class OutputStream {
   }
   Status StartBlock();
   Status FinishBlock();
-  // After the pipeline failed: abandon the block and write it again elsewhere.
-  Status RewriteBlock();
+  // After a pipeline datanode failed: the block gets a new generation stamp and is
+  // written again, from block_data_, to the survivors and any replacements.
+  Status RecoverPipeline();
 
   FileSystem* fs_;
   FileStatus status_;
   uint64_t written_;
   std::unique_ptr<BlockWriter> writer_;
-  std::string block_data_;               // the current block's bytes, for a rewrite
+  std::string block_data_;               // the current block's bytes, for a recovery
   std::vector<std::string> excluded_;    // datanodes that failed this stream
   std::optional<proto::Block> previous_;  // last finished block, not yet told to the namenode
   bool closed_ = false;

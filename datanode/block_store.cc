@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "common/crc32c.h"
 #include "common/logging.h"
@@ -154,6 +155,7 @@ void BlockStore::Kept(const ReplicaInfo& info) {
   std::lock_guard<std::mutex> l(mu_);
   writing_.erase(info.id);
   unfinished_[info.id] = info;
+  cv_.notify_all();
 }
 
 namespace {
@@ -255,13 +257,16 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::stri
     for (const auto& e : fs::directory_iterator(d + "/rbw", ec)) leftovers.push_back(e.path());
     for (const auto& path : leftovers) {
       uint64_t id = 0, gs = 0;
-      if (sscanf(path.filename().c_str(), "blk_%lu_%lu.meta", &id, &gs) != 2) continue;
+      if (path.extension() != ".meta" ||
+          sscanf(path.filename().c_str(), "blk_%lu_%lu.meta", &id, &gs) != 2) {
+        continue;
+      }
       ReplicaInfo r;
       r.id = id;
       r.dir = d;
       r.generation_stamp = gs;
       r.meta_path = path.string();
-      r.data_path = d + "/rbw/blk_" + std::to_string(id);
+      r.data_path = d + "/rbw/blk_" + std::to_string(id) + "_" + std::to_string(gs);
       Result<uint64_t> len = AlreadyExists("a finalized replica exists");
       if (!store->replicas_.count(id) && !store->unfinished_.count(id)) {
         len = RecoverUnfinished(r.data_path, r.meta_path);
@@ -275,13 +280,10 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::stri
       r.num_bytes = *len;
       store->unfinished_[id] = r;
     }
+    std::set<std::string> keep;
+    for (const auto& [id, r] : store->unfinished_) keep.insert({r.data_path, r.meta_path});
     for (const auto& e : fs::directory_iterator(d + "/rbw", ec)) {
-      uint64_t id = 0;
-      std::string name = e.path().filename().string();
-      if (name.find(".meta") == std::string::npos && sscanf(name.c_str(), "blk_%lu", &id) == 1 &&
-          !store->unfinished_.count(id)) {
-        fs::remove(e.path(), ec);  // data without its meta file: never written to
-      }
+      if (!keep.count(e.path().string())) fs::remove(e.path(), ec);  // never written to
     }
   }
   spdlog::info("block store {} opened: {} replicas ({} unfinished) in {} directories",
@@ -292,12 +294,36 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::vector<std::stri
 Result<std::unique_ptr<ReplicaWriter>> BlockStore::Create(const proto::Block& block) {
   std::string dir;
   {
-    std::lock_guard<std::mutex> l(mu_);
-    if (replicas_.count(block.id()) || writing_.count(block.id()) ||
-        unfinished_.count(block.id())) {
-      return AlreadyExists("replica of block " + std::to_string(block.id()) + " already exists");
+    std::unique_lock<std::mutex> l(mu_);
+    std::string what = "block " + std::to_string(block.id());
+    auto w = writing_.find(block.id());
+    if (w != writing_.end() && w->second >= block.generation_stamp()) {
+      return AlreadyExists(what + " is being written already");
     }
-    writing_[block.id()] = true;
+    // Pipeline recovery: the old pipeline's writer here ends as soon as it notices that
+    // its upstream is gone.
+    if (!cv_.wait_for(l, std::chrono::seconds(5), [&] { return !writing_.count(block.id()); })) {
+      return Unavailable(what + " is still being written by an older pipeline");
+    }
+    // Pipeline recovery writes the block again with a newer generation stamp: the old
+    // replica (unfinished, or finalized before the pipeline broke) makes way.
+    ReplicaInfo old;
+    if (auto u = unfinished_.find(block.id()); u != unfinished_.end()) {
+      old = u->second;
+    } else if (auto f = replicas_.find(block.id()); f != replicas_.end()) {
+      old = f->second;
+    }
+    if (old.id != 0 && old.generation_stamp >= block.generation_stamp()) {
+      return AlreadyExists("replica of " + what + " already exists");
+    }
+    if (old.id != 0) {
+      if (replicas_.erase(block.id())) used_ -= std::min(used_, old.num_bytes);
+      unfinished_.erase(block.id());
+      std::error_code ec;
+      fs::remove(old.data_path, ec);
+      fs::remove(old.meta_path, ec);
+    }
+    writing_[block.id()] = block.generation_stamp();
   }
   std::vector<std::string> dirs;
   {
@@ -320,7 +346,8 @@ Result<std::unique_ptr<ReplicaWriter>> BlockStore::Create(const proto::Block& bl
   info.id = block.id();
   info.dir = dir;
   info.generation_stamp = block.generation_stamp();
-  info.data_path = dir + "/rbw/blk_" + std::to_string(block.id());
+  info.data_path =
+      dir + "/rbw/blk_" + std::to_string(block.id()) + "_" + std::to_string(block.generation_stamp());
   info.meta_path = dir + "/rbw/" + MetaName(block.id(), block.generation_stamp());
   int data_fd = ::open(info.data_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int meta_fd = ::open(info.meta_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -341,6 +368,7 @@ Result<std::unique_ptr<ReplicaWriter>> BlockStore::Create(const proto::Block& bl
 void BlockStore::Finalized(const ReplicaInfo& info) {
   std::lock_guard<std::mutex> l(mu_);
   writing_.erase(info.id);
+  cv_.notify_all();
   replicas_[info.id] = info;
   used_ += info.num_bytes;
 }
@@ -348,6 +376,7 @@ void BlockStore::Finalized(const ReplicaInfo& info) {
 void BlockStore::Abandoned(uint64_t block_id) {
   std::lock_guard<std::mutex> l(mu_);
   writing_.erase(block_id);
+  cv_.notify_all();
 }
 
 Result<ReplicaInfo> BlockStore::Find(uint64_t block_id, uint64_t min_generation_stamp) const {
@@ -363,16 +392,23 @@ Result<ReplicaInfo> BlockStore::Find(uint64_t block_id, uint64_t min_generation_
   return it->second;
 }
 
-Status BlockStore::Delete(uint64_t block_id) {
+Status BlockStore::Delete(uint64_t block_id, uint64_t max_generation_stamp) {
   ReplicaInfo r;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = replicas_.find(block_id);
+    auto u = unfinished_.find(block_id);
+    uint64_t gs = it != replicas_.end() ? it->second.generation_stamp
+                  : u != unfinished_.end() ? u->second.generation_stamp : 0;
+    if (gs > max_generation_stamp) {
+      return FailedPrecondition("replica of block " + std::to_string(block_id) +
+                                " is newer (generation stamp " + std::to_string(gs) + ")");
+    }
     if (it != replicas_.end()) {
       r = it->second;
       used_ -= std::min(used_, r.num_bytes);
       replicas_.erase(it);
-    } else if (auto u = unfinished_.find(block_id); u != unfinished_.end()) {
+    } else if (u != unfinished_.end()) {
       r = u->second;
       unfinished_.erase(u);
     } else {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -107,13 +108,15 @@ class BlockStore {
 
   const std::string& uuid() const { return uuid_; }
 
-  // Starts a new replica in the next data directory in turn. Refuses a block
-  // id that already has a replica (finalized or being written).
+  // Starts a new replica in the next data directory in turn. Refuses a block id that
+  // already has a replica being written, or one with this generation stamp or newer; an
+  // older replica (pipeline recovery writes the block again) is replaced.
   Result<std::unique_ptr<ReplicaWriter>> Create(const proto::Block& block);
   // A finalized replica with at least the given generation stamp.
   Result<ReplicaInfo> Find(uint64_t block_id, uint64_t min_generation_stamp) const;
-  // Deletes a finalized or unfinished replica.
-  Status Delete(uint64_t block_id);
+  // Deletes a finalized or unfinished replica, unless its generation stamp is newer than
+  // max_generation_stamp (a replica written again since the namenode decided).
+  Status Delete(uint64_t block_id, uint64_t max_generation_stamp = UINT64_MAX);
   std::vector<proto::Block> Report() const;
   // Unfinished replicas, with the bytes each holds.
   std::vector<proto::Block> ReportUnfinished() const;
@@ -144,7 +147,8 @@ class BlockStore {
   std::vector<std::string> dirs_;                    // guarded by mu_: volumes in service
   std::map<std::string, std::string> failed_;        // guarded by mu_: volume -> why
   std::unordered_map<uint64_t, ReplicaInfo> replicas_;  // guarded by mu_
-  std::unordered_map<uint64_t, bool> writing_;          // guarded by mu_
+  std::condition_variable cv_;                          // a writer ended
+  std::unordered_map<uint64_t, uint64_t> writing_;      // guarded by mu_: id -> stamp
   std::unordered_map<uint64_t, ReplicaInfo> unfinished_;  // guarded by mu_
   uint64_t used_ = 0;                                   // guarded by mu_
 };

@@ -191,7 +191,7 @@ void Datanode::ReportLoop(Actor* a) {
 void Datanode::Execute(const proto::DatanodeCommand& cmd) {
   if (cmd.has_delete_()) {
     for (const auto& b : cmd.delete_().blocks()) {
-      Status s = store_->Delete(b.id());
+      Status s = store_->Delete(b.id(), b.generation_stamp() ? b.generation_stamp() : UINT64_MAX);
       if (s.ok() || s.code() == Code::kNotFound) QueueReport(b, kDeleted);
     }
   } else if (cmd.has_recover()) {

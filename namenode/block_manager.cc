@@ -95,6 +95,19 @@ void BlockManager::ReplicaUnfinished(DatanodeState* dn, const proto::Block& bloc
   blocks_[block.id()].unfinished[dn->id.uuid()] = block.num_bytes();
 }
 
+void BlockManager::FileClosed(const proto::Block& last) {
+  auto it = blocks_.find(last.id());
+  if (it == blocks_.end() || it->second.unfinished.empty()) return;
+  // What is still unfinished was left behind with an older stamp by a pipeline that broke.
+  proto::Block stale = last;
+  stale.set_generation_stamp(last.generation_stamp() - 1);
+  for (const auto& [uuid, bytes] : it->second.unfinished) {
+    DatanodeState* dn = datanodes_->Find(uuid);
+    if (dn && dn->live) QueueDelete(dn, stale);
+  }
+  it->second.unfinished.clear();
+}
+
 std::map<std::string, uint64_t> BlockManager::Unfinished(uint64_t block_id) const {
   std::map<std::string, uint64_t> out;
   auto it = blocks_.find(block_id);

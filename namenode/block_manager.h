@@ -32,6 +32,9 @@ class BlockManager {
   // A replica whose writer went away. Kept (for lease recovery) if it is of the last block
   // of a file being written; otherwise deleted.
   void ReplicaUnfinished(DatanodeState* dn, const proto::Block& block);
+  // The file was closed with this last block: unfinished replicas of it left by a broken
+  // pipeline (older stamps) are deleted.
+  void FileClosed(const proto::Block& last);
   // Live datanodes holding an unfinished replica of the block, and what each holds.
   std::map<std::string, uint64_t> Unfinished(uint64_t block_id) const;
   // Whether any datanode, live or not, reported an unfinished replica of the block.

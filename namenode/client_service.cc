@@ -265,6 +265,51 @@ class ClientService final : public ServiceBase {
     return grpc::Status::OK;
   }
 
+  grpc::Status UpdatePipeline(grpc::ServerContext* ctx, const proto::UpdatePipelineRequest* req,
+                              proto::UpdatePipelineResponse* resp) override {
+    CHECK_OK(CheckPath(req->path()));
+    CHECK_OK(CheckClientName(req->client_name()));
+    nn_->RenewLease(req->client_name());
+    if (req->survivors_size() + req->excluded_datanodes_size() > 1000 ||
+        req->replacements() > 32) {
+      return ToGrpc(InvalidArgument("pipeline update asks too much"));
+    }
+    std::set<std::string> excluded(req->excluded_datanodes().begin(),
+                                   req->excluded_datanodes().end());
+    excluded.insert(req->survivors().begin(), req->survivors().end());
+    std::vector<std::string> targets;
+    uint64_t block_size = 0;
+    CHECK_OK(CheckLeader());
+    nn_->WithReadLock([&](const NamenodeState& st) {
+      auto f = st.ns.GetFile(req->path());
+      if (!f.ok() || req->replacements() == 0) return;  // the op below says what is wrong
+      block_size = (*f)->block_size;
+      targets = ChooseTargets(st.datanodes.LiveCandidates(), req->replacements(), block_size,
+                              PeerHost(ctx), excluded);
+    });
+    proto::Op op = NewOp(ctx);
+    auto* u = op.mutable_update_pipeline();
+    u->set_path(req->path());
+    u->set_client_name(req->client_name());
+    *u->mutable_block() = req->block();
+    auto r = nn_->Submit(std::move(op));
+    if (!r.ok()) return ToGrpc(r.status());
+    if (!r->status.ok()) return ToGrpc(r->status);
+    auto* lb = resp->mutable_block();
+    *lb->mutable_block() = r->block;
+    nn_->WithWriteLock([&](const NamenodeState& st) {
+      for (const auto& uuid : targets) {
+        DatanodeState* dn = st.datanodes.Find(uuid);
+        if (!dn) continue;
+        dn->scheduled_bytes += block_size;
+        *lb->add_locations() = dn->id;
+      }
+    });
+    spdlog::info("pipeline of block {} of {} updated: generation stamp {}, {} replacement(s)",
+                 r->block.id(), req->path(), r->block.generation_stamp(), targets.size());
+    return grpc::Status::OK;
+  }
+
   grpc::Status AbandonBlock(grpc::ServerContext* ctx, const proto::AbandonBlockRequest* req,
                             proto::AbandonBlockResponse*) override {
     CHECK_OK(CheckPath(req->path()));

@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", o.checkpoint_every, "log entries between snapshots")
       ->capture_default_str();
   app.add_option("--topology", o.topology_file, "file of 'host /rack' lines");
+  app.add_option("--replication-streams", o.replication_streams,
+                 "healing throttle: block copies started per source datanode per second")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--lease-limit-ms", o.lease_limit_ms,
                  "a writer not heard from this long loses its files, which are closed")
       ->capture_default_str();

@@ -90,7 +90,7 @@ void Namenode::MonitorLoop() {
     std::unique_lock<std::shared_mutex> w(mu_);
     for (DatanodeState* dn : datanodes_->CheckDead()) blocks_->DatanodeDead(dn);
     bool decide = IsLeader() && (CheckSafeMode(), !safe_mode_.on);
-    if (decide) blocks_->ComputeReplicationWork(4);
+    if (decide) blocks_->ComputeReplicationWork(options_.replication_streams);
     w.unlock();
     l.unlock();
     if (decide) RecoverExpiredLeases();
@@ -394,6 +394,11 @@ void Namenode::Apply(uint64_t index, const std::string& entry) {
   OpResult r = ns_.Apply(op);
   if (!r.removed_blocks.empty()) blocks_->RemoveBlocks(r.removed_blocks);
   if (op.has_set_decommission()) datanodes_->SetOutOfService(ns_.decommissioned());
+  if (r.status.ok() && (op.has_complete() || (op.has_recover_lease() &&
+                                              !op.recover_lease().bump_generation_stamp()))) {
+    auto f = ns_.GetFile(op.has_complete() ? op.complete().path() : op.recover_lease().path());
+    if (f.ok() && !(*f)->blocks.empty()) blocks_->FileClosed((*f)->blocks.back());
+  }
   retry_cache_.Put(op.client_id(), op.call_id(), op.time_ms(), r);
 }
 

@@ -47,6 +47,7 @@ struct NamenodeOptions {
   uint64_t checkpoint_every = 100'000;  // log entries between snapshots
   double safe_mode_threshold = 0.999;   // share of blocks with a replica to leave safe mode
   int64_t lease_limit_ms = 60'000;      // a writer silent this long loses its files' leases
+  size_t replication_streams = 4;       // block copies a datanode is given per second at most
   std::string topology_file;            // "host /rack" lines; empty: one rack
 };
 

@@ -189,6 +189,7 @@ OpResult Namespace::Apply(const proto::Op& op) {
     case proto::Op::kSetTimes: return ApplySetTimes(op);
     case proto::Op::kRecoverLease: return ApplyRecoverLease(op);
     case proto::Op::kSetDecommission: return ApplySetDecommission(op);
+    case proto::Op::kUpdatePipeline: return ApplyUpdatePipeline(op);
     case proto::Op::OP_NOT_SET: break;
   }
   return {InvalidArgument("log entry holds no operation"), {}, {}, {}};
@@ -348,6 +349,10 @@ Status Namespace::CommitLastBlock(Inode* file, const proto::Block& reported) {
   if (file->blocks.empty() || file->blocks.back().id() != reported.id()) {
     return FailedPrecondition("block " + std::to_string(reported.id()) +
                               " is not the last block of the file");
+  }
+  if (reported.generation_stamp() != file->blocks.back().generation_stamp()) {
+    return FailedPrecondition("block " + std::to_string(reported.id()) +
+                              " has another generation stamp: it was recovered");
   }
   if (reported.num_bytes() > file->block_size) {
     return InvalidArgument("block length " + std::to_string(reported.num_bytes()) +
@@ -514,6 +519,23 @@ OpResult Namespace::ApplyDelete(const proto::Op& op) {
   inodes_.at(inode.parent).mtime_ms = op.time_ms();
   OpResult r;
   RemoveSubtree(id, &r.removed_blocks);
+  return r;
+}
+
+OpResult Namespace::ApplyUpdatePipeline(const proto::Op& op) {
+  const auto& u = op.update_pipeline();
+  ASSIGN_OR_FAIL(Inode * f, WritableFile(u.path(), u.client_name()));
+  if (f->blocks.empty() || f->blocks.back().id() != u.block().id()) {
+    return Fail(FailedPrecondition("block " + std::to_string(u.block().id()) +
+                                   " is not the last block of " + u.path()));
+  }
+  if (f->blocks.back().generation_stamp() != u.block().generation_stamp()) {
+    return Fail(FailedPrecondition("block " + std::to_string(u.block().id()) +
+                                   " has another generation stamp: it was recovered"));
+  }
+  f->blocks.back().set_generation_stamp(next_generation_stamp_++);
+  OpResult r;
+  r.block = f->blocks.back();
   return r;
 }
 

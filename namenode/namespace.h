@@ -124,6 +124,7 @@ class Namespace {
   OpResult ApplySetTimes(const proto::Op& op);
   OpResult ApplyRecoverLease(const proto::Op& op);
   OpResult ApplySetDecommission(const proto::Op& op);
+  OpResult ApplyUpdatePipeline(const proto::Op& op);
 
   Inode& NewInode(uint64_t parent, const std::string& name, bool is_dir, const proto::Op& op,
                   uint32_t mode);

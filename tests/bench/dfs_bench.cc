@@ -3,11 +3,13 @@
 //   dfs-bench io --files 1 --size 1G --threads 1 [--replication 3]
 //   dfs-bench nn --threads 16 --count 20000
 //   dfs-bench --mini-cluster --namenodes 3 failover --runs 10
+//   dfs-bench --mini-cluster --datanodes 5 heal --size 2G [--with-load]
 //
 // Runs against the cluster named by --conf / $DFS_CONF, or with --mini-cluster against a
 // fresh local cluster (--namenodes namenodes, 4 datanodes) that it starts and removes.
 // failover needs --mini-cluster: it SIGKILLs the leader and times how long until the
-// next client write is acknowledged.
+// next client write is acknowledged. heal needs it too: it writes --size of data, SIGKILLs
+// a datanode, and times detection and re-replication back to full health.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -187,6 +189,82 @@ int Failover(MiniCluster* cluster, FileSystem* fs, int runs) {
   return 0;
 }
 
+// Writes `size` bytes, kills datanode 0, and times how long until it is declared dead and
+// until every block has its replicas again; with_load keeps a reader going meanwhile.
+int Heal(MiniCluster* cluster, FileSystem* fs, uint64_t size, bool with_load) {
+  const uint64_t file_size = 256ull << 20;
+  uint64_t nfiles = std::max<uint64_t>(1, size / file_size);
+  std::vector<char> buf(4 << 20);
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<char>(i * 131 + i / 4096);
+  for (uint64_t f = 0; f < nfiles; ++f) {
+    CreateOptions o;
+    o.overwrite = true;
+    auto out = fs->Create("/bench/heal/f" + std::to_string(f), o);
+    Status s = out.status();
+    for (uint64_t done = 0; s.ok() && done < file_size; done += buf.size()) {
+      s = (*out)->Write(buf.data(), buf.size());
+    }
+    if (s.ok()) s = (*out)->Close();
+    if (!s.ok()) {
+      fprintf(stderr, "dfs-bench: write: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  auto report = fs->GetDatanodeReport();
+  if (!report.ok()) return 1;
+  uint64_t lost = 0;
+  for (const auto& d : *report) {
+    if (d.id().data_port() == cluster->datanode_port(0)) lost = d.used();
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> read_bytes{0};
+  std::thread reader;
+  if (with_load) {
+    reader = std::thread([&] {
+      std::vector<char> rbuf(4 << 20);
+      for (uint64_t f = 0; !stop; f = (f + 1) % nfiles) {
+        auto in = fs->Open("/bench/heal/f" + std::to_string(f));
+        if (!in.ok()) continue;
+        for (;;) {
+          auto n = (*in)->Read(rbuf.data(), rbuf.size());
+          if (!n.ok() || *n == 0 || stop) break;
+          read_bytes += *n;
+        }
+      }
+    });
+  }
+  printf("heal: %lu MB written (replication 3, %d datanodes); datanode 1 holds %lu MB; "
+         "killing it\n", nfiles * file_size / 1000000, cluster->datanode_count(), lost / 1000000);
+  auto start = Clock::now();
+  cluster->StopDatanode(0);
+  double dead_at = 0;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto st = fs->GetStats();
+    if (!st.ok()) continue;
+    if (dead_at == 0 && st->dead_datanodes() > 0) dead_at = Seconds(start);
+    if (dead_at > 0 && st->under_replicated_blocks() == 0) {
+      auto fsck = fs->Fsck("/", false);
+      if (fsck.ok() && fsck->under_replicated() == 0 && fsck->missing() == 0) break;
+    }
+  }
+  double healthy_at = Seconds(start);
+  uint64_t read_during = read_bytes.load();
+  stop = true;
+  if (reader.joinable()) reader.join();
+  double copy_secs = healthy_at - dead_at;
+  printf("heal: declared dead after %.1f s; full health after %.1f s (%.1f s of copying): "
+         "%.1f MB/s healed%s\n",
+         dead_at, healthy_at, copy_secs, static_cast<double>(lost) / 1e6 / copy_secs,
+         with_load ? "" : " (no client load)");
+  if (with_load) {
+    printf("heal: a client read %.1f MB/s meanwhile\n",
+           static_cast<double>(read_during) / 1e6 / healthy_at);
+  }
+  fs->Delete("/bench/heal", true);
+  return 0;
+}
+
 }  // namespace
 }  // namespace dfs
 
@@ -201,7 +279,17 @@ int main(int argc, char** argv) {
   uint32_t replication = 3;
   app.add_option("--conf", conf_path, "client configuration (default $DFS_CONF)");
   app.add_flag("--mini-cluster", mini, "start a local cluster (4 datanodes) for the run");
-  int namenodes = 1, runs = 10, raft_tick_ms = 100;
+  int namenodes = 1, runs = 10, raft_tick_ms = 100, datanodes = 4, streams = 4;
+  int64_t dead_interval_ms = 10'000;
+  bool with_load = false;
+  app.add_option("--datanodes", datanodes, "datanodes of the --mini-cluster")
+      ->capture_default_str();
+  app.add_option("--dead-interval-ms", dead_interval_ms,
+                 "the --mini-cluster declares a silent datanode dead after this")
+      ->capture_default_str();
+  app.add_option("--replication-streams", streams,
+                 "healing throttle of the --mini-cluster: copies per source datanode per second")
+      ->capture_default_str();
   app.add_option("--namenodes", namenodes, "namenodes of the --mini-cluster")
       ->capture_default_str();
   app.add_option("--raft-tick-ms", raft_tick_ms, "Raft tick of the --mini-cluster's namenodes")
@@ -218,6 +306,9 @@ int main(int argc, char** argv) {
   auto* failover =
       app.add_subcommand("failover", "kill the namenode leader: seconds to the next write");
   failover->add_option("--runs", runs, "leader kills")->capture_default_str();
+  auto* heal = app.add_subcommand("heal", "kill a datanode: time back to full replication");
+  heal->add_option("--size", size_text, "data written first (e.g. 2G)")->capture_default_str();
+  heal->add_flag("--with-load", with_load, "a client reads the data while it heals");
   CLI11_PARSE(app, argc, argv);
 
   std::unique_ptr<MiniCluster> cluster;
@@ -227,6 +318,9 @@ int main(int argc, char** argv) {
     o.block_size = block_size;
     o.namenodes = namenodes;
     o.raft_tick_ms = raft_tick_ms;
+    o.datanodes = datanodes;
+    o.dead_interval_ms = dead_interval_ms;
+    o.replication_streams = streams;
     auto c = MiniCluster::Start(o);
     if (!c.ok()) {
       fprintf(stderr, "dfs-bench: %s\n", c.status().ToString().c_str());
@@ -254,6 +348,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     return Io(fs->get(), files, *size, threads, replication);
+  }
+  if (*heal) {
+    auto size = ParseSize(size_text);
+    if (!cluster || !size.ok()) {
+      fprintf(stderr, "dfs-bench: heal needs --mini-cluster and a --size such as 2G\n");
+      return 2;
+    }
+    return Heal(cluster.get(), fs->get(), *size, with_load);
   }
   if (*failover) {
     if (!cluster) {

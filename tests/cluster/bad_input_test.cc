@@ -179,3 +179,66 @@ TEST_F(BadInputTest, NamespaceRefusalsChangeNothing) {
 
 }  // namespace
 }  // namespace dfs
+
+namespace dfs {
+namespace {
+
+TEST(ClientConfigTest, UnknownReplacePolicyIsRefused) {
+  Config conf;
+  conf.Set("namenodes", "127.0.0.1:1");
+  conf.Set("replace_datanode_on_failure", "sometimes");
+  auto fs = FileSystem::Connect(conf);
+  ASSERT_FALSE(fs.ok());
+  EXPECT_NE(fs.status().message().find("want default, always or never"), std::string::npos);
+  conf.Set("replace_datanode_on_failure", "never");
+  EXPECT_TRUE(FileSystem::Connect(conf).ok());
+}
+
+// A pipeline update for a block that is not the file's last one, or from a client that
+// does not hold the lease, is refused and changes nothing.
+TEST(PipelineUpdateTest, UpdatesOfTheWrongBlockOrByAnotherClientAreRefused) {
+  auto c = MiniCluster::Start();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  auto out = fs->Create("/open");
+  ASSERT_TRUE(out.ok());
+  ASSERT_OK((*out)->Write("abc", 3));
+  ASSERT_OK((*out)->Flush());
+  // The block being written, as a datanode of its pipeline names it in rbw/.
+  proto::Block block;
+  for (int i = 0; i < (*c)->datanode_count() && block.id() == 0; ++i) {
+    for (const auto& e : std::filesystem::directory_iterator((*c)->datanode_data_dir(i) + "/rbw")) {
+      uint64_t id = 0, gs = 0;
+      if (sscanf(e.path().filename().c_str(), "blk_%lu_%lu.meta", &id, &gs) == 2 &&
+          e.path().extension() == ".meta") {
+        block.set_id(id);
+        block.set_generation_stamp(gs);
+      }
+    }
+  }
+  ASSERT_NE(block.id(), 0u);
+  proto::UpdatePipelineRequest req;
+  req.set_path("/open");
+  req.set_client_name("someone-else");
+  *req.mutable_block() = block;
+  proto::UpdatePipelineResponse resp;
+  auto call = [&] {
+    return fs->Call([&](grpc::ClientContext* ctx) { return fs->stub()->UpdatePipeline(ctx, req, &resp); });
+  };
+  EXPECT_EQ(call().code(), Code::kFailedPrecondition);
+  req.set_client_name(fs->client_name());
+  req.mutable_block()->set_id(12345);
+  EXPECT_EQ(call().code(), Code::kFailedPrecondition);
+  req.mutable_block()->set_id(block.id());
+  req.mutable_block()->set_generation_stamp(1);
+  EXPECT_EQ(call().code(), Code::kFailedPrecondition);
+  req.set_replacements(1000);
+  EXPECT_EQ(call().code(), Code::kInvalidArgument);
+  ASSERT_OK((*out)->Close());
+  auto back = ReadFile(fs.get(), "/open");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "abc");
+}
+
+}  // namespace
+}  // namespace dfs

@@ -95,6 +95,64 @@ TEST(PipelineFailureTest, WriteGoesOnWhenPipelineDatanodesDie) {
   EXPECT_TRUE(*back == data);
 }
 
+
+// Datanodes writing the block that is being written (they hold it in rbw/).
+std::vector<int> PipelineOf(const MiniCluster& c) {
+  std::vector<int> out;
+  for (int i = 0; i < c.datanode_count(); ++i) {
+    if (c.datanode_pid(i) <= 0) continue;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(c.datanode_data_dir(i) + "/rbw", ec)) {
+      if (e.path().extension() == ".meta") {
+        out.push_back(i);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+TEST(PipelineFailureTest, OneThenTwoOfThreePipelineDatanodesDieAndTheWriteGoesOn) {
+  MiniClusterOptions o;
+  o.datanodes = 6;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string data = TestData(23, 16 << 20);  // four blocks
+  auto out = fs->Create("/pipeline");
+  ASSERT_TRUE(out.ok());
+  const size_t chunk = 1 << 20;
+  int killed = 0;
+  for (size_t off = 0; off < data.size(); off += chunk) {
+    ASSERT_OK((*out)->Write(data.data() + off, chunk));
+    // A megabyte into the second block, kill one of its pipeline; a megabyte into the
+    // third, two of it. Each time the writer goes on with the survivors and replacements.
+    if (off == (5u << 20) || off == (9u << 20)) {
+      ASSERT_OK((*out)->Flush());
+      auto pipeline = PipelineOf(**c);
+      ASSERT_EQ(pipeline.size(), 3u);
+      (*c)->StopDatanode(pipeline[1]);
+      ++killed;
+      if (off == (9u << 20)) {
+        (*c)->StopDatanode(pipeline[2]);
+        ++killed;
+      }
+    }
+  }
+  ASSERT_OK((*out)->Close());
+  EXPECT_EQ(killed, 3);
+  auto back = ReadFile(fs.get(), "/pipeline");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+  // The blocks written through a failure carry a new generation stamp, and have three
+  // replicas again (a replacement datanode joined each pipeline).
+  auto l = Locations(fs.get(), "/pipeline");
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->blocks_size(), 4);
+  EXPECT_GT(l->blocks(1).block().generation_stamp(), l->blocks(0).block().generation_stamp() + 1);
+  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/pipeline", 3); }));
+}
 }  // namespace
 }  // namespace dfs
 

@@ -181,7 +181,8 @@ Status MiniCluster::StartNamenode(int i) {
                          "--block-size", options_.block_size, "--replication",
                          std::to_string(options_.replication), "--dead-interval-ms",
                          std::to_string(options_.dead_interval_ms), "--checkpoint-every",
-                         std::to_string(options_.checkpoint_every), "--lease-limit-ms",
+                         std::to_string(options_.checkpoint_every), "--replication-streams",
+                         std::to_string(options_.replication_streams), "--lease-limit-ms",
                          std::to_string(options_.lease_limit_ms)},
                         log);
   auto stub = proto::ClientProtocol::NewStub(MakeChannel(namenode_address(i)));

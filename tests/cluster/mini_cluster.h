@@ -31,6 +31,7 @@ struct MiniClusterOptions {
   uint64_t checkpoint_every = 100'000;
   int64_t scan_period_ms = 3'600'000;  // datanodes' block scanner
   int64_t lease_limit_ms = 60'000;
+  int replication_streams = 4;  // namenode's healing throttle
   bool keep_dir = false;  // leave data and logs behind (also: DFS_TEST_KEEP=1)
 };
 

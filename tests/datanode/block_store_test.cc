@@ -214,14 +214,15 @@ TEST_F(BlockStoreTest, ReopenFindsFinalizedReplicas) {
   EXPECT_EQ(got, d1);
 }
 
-TEST_F(BlockStoreTest, ReopenDiscardsReplicasLeftBeingWritten) {
+TEST_F(BlockStoreTest, ReopenDiscardsAnUnreadableUnfinishedReplica) {
   ASSERT_OK(WriteReplica(MakeBlock(31), "kept"));
-  // What a crash mid-write leaves behind in rbw/.
+  // What a crash mid-write can leave behind in rbw/: a meta file without its header.
   const std::string rbw = dir_.Join("data/rbw");
-  WriteWholeFile(rbw + "/blk_32", "partial");
+  WriteWholeFile(rbw + "/blk_32_1001", "partial");
   WriteWholeFile(rbw + "/blk_32_1001.meta", "meta");
   ASSERT_NO_FATAL_FAILURE(Reopen());
-  EXPECT_FALSE(fs::exists(rbw + "/blk_32"));
+  EXPECT_TRUE(store_->ReportUnfinished().empty());
+  EXPECT_FALSE(fs::exists(rbw + "/blk_32_1001"));
   EXPECT_FALSE(fs::exists(rbw + "/blk_32_1001.meta"));
   EXPECT_CODE(store_->Find(32, 0), kNotFound);
   EXPECT_OK(store_->Find(31, 0));
@@ -249,12 +250,23 @@ TEST_F(BlockStoreTest, UuidPersistsAcrossReopen) {
   EXPECT_NE((*s)->uuid(), uuid);
 }
 
-TEST_F(BlockStoreTest, CreateRefusesADuplicateBlockId) {
+TEST_F(BlockStoreTest, CreateRefusesADuplicateBlockIdButReplacesAnOlderStamp) {
   ASSERT_OK(WriteReplica(MakeBlock(41), "done"));
-  EXPECT_CODE(store_->Create(MakeBlock(41, 2000)), kAlreadyExists);
+  EXPECT_CODE(store_->Create(MakeBlock(41)), kAlreadyExists);
+  EXPECT_CODE(store_->Create(MakeBlock(41, 900)), kAlreadyExists);
   auto writing = store_->Create(MakeBlock(42));
   ASSERT_OK(writing);
   EXPECT_CODE(store_->Create(MakeBlock(42)), kAlreadyExists);
+  // Pipeline recovery: the block written again with a new stamp replaces the old replica.
+  ASSERT_OK(WriteReplica(MakeBlock(41, 2000), "again"));
+  auto info = store_->Find(41, 2000);
+  ASSERT_OK(info);
+  EXPECT_EQ(info->num_bytes, 5u);
+  EXPECT_EQ(store_->Report().size(), 1u);
+  EXPECT_FALSE(fs::exists(dir_.Join("data/current/blk_41_1001.meta")));
+  // The namenode's delete of the old stamp leaves the new replica alone.
+  EXPECT_CODE(store_->Delete(41, 1001), kFailedPrecondition);
+  EXPECT_OK(store_->Find(41, 2000));
 }
 
 TEST_F(BlockStoreTest, AbandonedWriterRemovesItsFilesAndFreesTheId) {
@@ -262,7 +274,7 @@ TEST_F(BlockStoreTest, AbandonedWriterRemovesItsFilesAndFreesTheId) {
   {
     auto writer = store_->Create(MakeBlock(51));
     ASSERT_OK(writer);
-    data_path = dir_.Join("data/rbw/blk_51");
+    data_path = dir_.Join("data/rbw/blk_51_1001");
     EXPECT_TRUE(fs::exists(data_path));
   }
   EXPECT_FALSE(fs::exists(data_path));
@@ -329,7 +341,7 @@ TEST_F(BlockStoreTest, KeptReplicaSurvivesARestartAndIsRecoveredWithANewStamp) {
   EXPECT_CODE(store_->Create(MakeBlock(95)), kAlreadyExists);
   // A crash cut the last write short: the torn last chunk is dropped at restart.
   ASSERT_NO_FATAL_FAILURE(Reopen());
-  fs::resize_file(dir_.Join("data") + "/rbw/blk_95", 2900);
+  fs::resize_file(dir_.Join("data") + "/rbw/blk_95_1001", 2900);
   ASSERT_NO_FATAL_FAILURE(Reopen());
   auto unfinished = store_->ReportUnfinished();
   ASSERT_EQ(unfinished.size(), 1u);
@@ -365,7 +377,7 @@ TEST_F(BlockStoreTest, ReplicaStillBeingWrittenIsNotRecovered) {
   (*w)->Keep();
   ASSERT_OK(store_->Delete(97));
   EXPECT_TRUE(store_->ReportUnfinished().empty());
-  EXPECT_FALSE(fs::exists(dir_.Join("data") + "/rbw/blk_97"));
+  EXPECT_FALSE(fs::exists(dir_.Join("data") + "/rbw/blk_97_1001"));
 }
 
 // A data directory replaced by a plain file, as a dead disk whose mount point is empty.
