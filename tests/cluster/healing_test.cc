@@ -25,27 +25,31 @@ bool FullyReplicated(FileSystem* fs, const std::string& path, int n) {
   return true;
 }
 
-TEST(HealingTest, BlocksOfADeadDatanodeAreReplicatedAgain) {
+TEST(HealingTest, BlocksOfDeadDatanodesAreReplicatedAgain) {
   MiniClusterOptions o;
-  o.datanodes = 4;
+  o.datanodes = 5;
   o.dead_interval_ms = 2000;
   o.heartbeat_interval_ms = 300;
   auto c = MiniCluster::Start(o);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   auto fs = (*c)->Connect();
-  std::string data = TestData(5, 30 << 20);
+  std::string data = TestData(5, 200 << 20);  // fifty blocks
   ASSERT_OK(WriteFile(fs.get(), "/heal", data));
   ASSERT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/heal", 3); }));
 
-  (*c)->StopDatanode(0);
-  ASSERT_TRUE(WaitFor([&] {
-    auto st = fs->GetStats();
-    return st.ok() && st->live_datanodes() == 3;
-  }));
-  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/heal", 3); }, 30'000));
-  auto back = ReadFile(fs.get(), "/heal");
-  ASSERT_TRUE(back.ok()) << back.status().ToString();
-  EXPECT_TRUE(*back == data);
+  for (int dead = 1; dead <= 2; ++dead) {
+    (*c)->StopDatanode(dead - 1);
+    ASSERT_TRUE(WaitFor([&] {
+      auto st = fs->GetStats();
+      return st.ok() && st->live_datanodes() == static_cast<uint32_t>(5 - dead);
+    }));
+    // Healing deadline: the dead interval has passed; copying fifty blocks takes seconds.
+    EXPECT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/heal", 3); }, 30'000))
+        << "after " << dead << " datanode(s) died";
+    auto back = ReadFile(fs.get(), "/heal");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == data);
+  }
 }
 
 TEST(HealingTest, SetReplicationAddsAndRemovesReplicas) {
@@ -422,6 +426,37 @@ TEST(FailedVolumeTest, DatanodeGoesOnWithoutAFailedDiskAndItsReplicasAreCopiedAg
     std::string pid, comm, state;
     return !(stat >> pid >> comm >> state) || state == "Z";
   }));
+}
+
+TEST(HealingTest, ReturningDatanodeLosesItsStaleReplica) {
+  MiniClusterOptions o;
+  o.datanodes = 4;
+  o.heartbeat_interval_ms = 300;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  std::string data = TestData(73, 6 << 20);
+  auto out = fs->Create("/stale");
+  ASSERT_TRUE(out.ok());
+  ASSERT_OK((*out)->Write(data.data(), 5 << 20));
+  ASSERT_OK((*out)->Flush());
+  auto pipeline = PipelineOf(**c);
+  ASSERT_EQ(pipeline.size(), 3u);
+  int victim = pipeline[1];
+  (*c)->StopDatanode(victim);  // keeps its part of the second block, with the old stamp
+  ASSERT_OK((*out)->Write(data.data() + (5 << 20), 1 << 20));
+  ASSERT_OK((*out)->Close());
+  std::string rbw = (*c)->datanode_data_dir(victim) + "/rbw";
+  ASSERT_FALSE(std::filesystem::is_empty(rbw));
+
+  ASSERT_OK((*c)->StartDatanode(victim));
+  // Its replica with the old stamp is stale: deleted. The block keeps its three replicas.
+  EXPECT_TRUE(WaitFor([&] {
+    return std::filesystem::is_empty(rbw) && FullyReplicated(fs.get(), "/stale", 3);
+  }));
+  auto back = ReadFile(fs.get(), "/stale");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
 }
 
 TEST(HealingTest, ReturningDatanodeLosesItsOrphanAndExcessReplicas) {
