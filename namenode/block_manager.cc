@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_set>
 
 #include "common/logging.h"
 
@@ -124,6 +125,11 @@ bool BlockManager::AnyUnfinished(uint64_t block_id) const {
   return it != blocks_.end() && !it->second.unfinished.empty();
 }
 
+void BlockManager::NoteRead(uint64_t file_id) {
+  std::lock_guard<std::mutex> l(read_mu_);
+  last_read_ms_[file_id] = datanodes_->NowMs();
+}
+
 void BlockManager::ForgetReplicas(uint64_t block_id) {
   auto it = blocks_.find(block_id);
   if (it == blocks_.end()) return;
@@ -240,7 +246,23 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
       }
     }
   });
-  std::sort(needs.begin(), needs.end(), [](const Need& a, const Need& b) { return a.good < b.good; });
+  // Fewest replicas first; among equals, blocks of files being read.
+  std::unordered_set<uint64_t> being_read;
+  {
+    std::lock_guard<std::mutex> l(read_mu_);
+    for (auto it = last_read_ms_.begin(); it != last_read_ms_.end();) {
+      if (now - it->second > 60'000) {
+        it = last_read_ms_.erase(it);
+      } else {
+        being_read.insert(it->first);
+        ++it;
+      }
+    }
+  }
+  std::stable_sort(needs.begin(), needs.end(), [&](const Need& a, const Need& b) {
+    return std::make_pair(a.good, !being_read.count(a.file->id)) <
+           std::make_pair(b.good, !being_read.count(b.file->id));
+  });
   std::unordered_map<std::string, size_t> started;
   for (const Need& n : needs) {
     Replicas& r = blocks_[n.block->id()];

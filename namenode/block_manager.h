@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -59,8 +60,13 @@ class BlockManager {
   // The smallest length any datanode reported for its finalized replica of the block.
   std::optional<uint64_t> ReportedLength(uint64_t block_id) const;
 
+  // A client asked where a file's blocks are (it is being read). Thread-safe: called
+  // under the shared lock.
+  void NoteRead(uint64_t file_id);
+
   // Scans every block and queues commands: replicate the under-replicated (fewest
-  // replicas first), delete excess and corrupt replicas. At most max_per_node replicate
+  // replicas first, then blocks of files read in the last minute), delete excess and
+  // corrupt replicas. At most max_per_node replicate
   // commands are outstanding per source datanode. Replicas on datanodes being
   // decommissioned do not count; such a datanode is decommissioned once every block it
   // holds has enough replicas elsewhere.
@@ -86,6 +92,8 @@ class BlockManager {
   const Namespace* ns_;
   DatanodeManager* datanodes_;
   std::unordered_map<uint64_t, Replicas> blocks_;
+  std::mutex read_mu_;
+  std::unordered_map<uint64_t, int64_t> last_read_ms_;  // guarded by read_mu_: file -> when
   uint64_t under_replicated_ = 0;
 };
 

@@ -393,6 +393,7 @@ class ClientService final : public ServiceBase {
         return;
       }
       const Inode* file = *f;
+      st.blocks.NoteRead(file->id);
       resp->set_file_length(file->Length());
       resp->set_under_construction(!file->lease_holder.empty());
       uint64_t end = req->length() == 0 ? UINT64_MAX : req->offset() + req->length();

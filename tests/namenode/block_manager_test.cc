@@ -319,3 +319,74 @@ TEST_F(BlockManagerTest, RemovedBlocksAreDeletedFromEveryLiveHolder) {
 
 }  // namespace
 }  // namespace dfs
+
+namespace dfs {
+namespace {
+
+class BlockManagerMoreTest : public BlockManagerTest {};
+
+TEST_F(BlockManagerMoreTest, DecommissioningReplicasDoNotCountAndTheNodeRetiresOnceCopied) {
+  auto blocks = File("/f", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  DatanodeState* c = AddDatanode("c");
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(b, blocks);
+  datanodes_.SetOutOfService({"a"});
+  EXPECT_EQ(DatanodeManager::AdminState(*a), std::string("decommissioning"));
+  EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 2u);       // a still serves reads...
+  EXPECT_EQ(bm_.InServiceReplicas(blocks[0].id()), 1u);  // ...but does not count
+  EXPECT_EQ(bm_.Locations(blocks[0].id()).back()->id.uuid(), "a");  // offered last
+  bm_.ComputeReplicationWork(4);
+  std::vector<proto::ReplicateCommand> reps = Replicates(a);
+  auto rb = Replicates(b);
+  reps.insert(reps.end(), rb.begin(), rb.end());
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_EQ(reps[0].targets(0).uuid(), "c");
+  EXPECT_FALSE(a->decommissioned);
+  bm_.BlockReceived(c, blocks[0]);
+  bm_.ComputeReplicationWork(4);
+  EXPECT_TRUE(a->decommissioned);
+  EXPECT_TRUE(Deletes(a).empty());  // its replica stays until the operator is done
+  // No new block goes to it.
+  for (const auto& cand : datanodes_.LiveCandidates()) EXPECT_NE(cand.uuid, "a");
+  datanodes_.SetOutOfService({});
+  EXPECT_EQ(DatanodeManager::AdminState(*a), std::string("in service"));
+  bm_.ComputeReplicationWork(4);  // three replicas for two: one excess goes
+  EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 2u);
+}
+
+TEST_F(BlockManagerMoreTest, BlocksOfFilesBeingReadAreCopiedFirst) {
+  auto cold = File("/cold", {100}, 2);
+  auto hot = File("/hot", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  AddDatanode("b");
+  bm_.ProcessFullReport(a, {cold[0], hot[0]});
+  bm_.NoteRead(ns_.FileOfBlock(hot[0].id()));
+  bm_.ComputeReplicationWork(1);  // room for one copy: the block being read
+  auto reps = Replicates(a);
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_EQ(reps[0].block().id(), hot[0].id());
+}
+
+TEST_F(BlockManagerMoreTest, UnfinishedReplicasAreKeptOnlyForTheLastBlockOfAnOpenFile) {
+  ASSERT_OK(ns_.Apply(ops_.Create("/open", "c")).status);
+  OpResult add = ns_.Apply(ops_.AddBlock("/open", "c"));
+  ASSERT_OK(add.status);
+  auto closed = File("/closed", {100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  proto::Block held = add.block;
+  held.set_num_bytes(700);
+  bm_.ReplicaUnfinished(a, held);
+  EXPECT_EQ(bm_.Unfinished(held.id()).at("a"), 700u);
+  EXPECT_TRUE(Deletes(a).empty());
+  bm_.ReplicaUnfinished(a, closed[0]);  // not being written: deleted
+  EXPECT_EQ(Deletes(a), std::set<uint64_t>{closed[0].id()});
+  // The file is closed with this block: what is still unfinished is deleted.
+  bm_.FileClosed(add.block);
+  EXPECT_EQ(Deletes(a), (std::set<uint64_t>{closed[0].id(), held.id()}));
+  EXPECT_TRUE(bm_.Unfinished(held.id()).empty());
+}
+
+}  // namespace
+}  // namespace dfs
