@@ -421,11 +421,11 @@ Status BlockStore::Delete(uint64_t block_id, uint64_t max_generation_stamp) {
   return Status::Ok();
 }
 
-std::vector<proto::Block> BlockStore::Report() const {
-  std::lock_guard<std::mutex> l(mu_);
+namespace {
+std::vector<proto::Block> ToBlocks(const std::unordered_map<uint64_t, ReplicaInfo>& replicas) {
   std::vector<proto::Block> out;
-  out.reserve(replicas_.size());
-  for (const auto& [id, r] : replicas_) {
+  out.reserve(replicas.size());
+  for (const auto& [id, r] : replicas) {
     proto::Block b;
     b.set_id(id);
     b.set_generation_stamp(r.generation_stamp);
@@ -434,18 +434,16 @@ std::vector<proto::Block> BlockStore::Report() const {
   }
   return out;
 }
+}  // namespace
+
+std::vector<proto::Block> BlockStore::Report() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return ToBlocks(replicas_);
+}
 
 std::vector<proto::Block> BlockStore::ReportUnfinished() const {
   std::lock_guard<std::mutex> l(mu_);
-  std::vector<proto::Block> out;
-  for (const auto& [id, r] : unfinished_) {
-    proto::Block b;
-    b.set_id(id);
-    b.set_generation_stamp(r.generation_stamp);
-    b.set_num_bytes(r.num_bytes);
-    out.push_back(b);
-  }
-  return out;
+  return ToBlocks(unfinished_);
 }
 
 Result<ReplicaInfo> BlockStore::Recover(uint64_t block_id, uint64_t new_generation_stamp) {
