@@ -162,15 +162,19 @@ Status OutputStream::Write(const char* data, size_t len) {
   return Status::Ok();
 }
 
-Status OutputStream::Flush() {
-  if (!failed_.ok()) return failed_;
-  if (writer_) failed_ = writer_->Flush(false);
-  return failed_;
-}
+Status OutputStream::Flush() { return FlushPipeline(false); }
 
-Status OutputStream::Sync() {
-  if (!failed_.ok()) return failed_;
-  if (writer_) failed_ = writer_->Flush(true);
+Status OutputStream::Sync() { return FlushPipeline(true); }
+
+Status OutputStream::FlushPipeline(bool sync) {
+  if (!failed_.ok() || !writer_) return failed_;
+  failed_ = writer_->Flush(sync);
+  for (int attempt = 0; !failed_.ok() && attempt < 3; ++attempt) {
+    spdlog::warn("flushing {} failed ({}); recovering the pipeline", status_.path(),
+                 failed_.message());
+    failed_ = RecoverPipeline();
+    if (failed_.ok()) failed_ = writer_->Flush(sync);
+  }
   return failed_;
 }
 

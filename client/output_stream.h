@@ -39,6 +39,8 @@ class OutputStream {
   }
   Status StartBlock();
   Status FinishBlock();
+  // Flush or Sync, recovering the pipeline if a datanode of it failed.
+  Status FlushPipeline(bool sync);
   // After a pipeline datanode failed: the block gets a new generation stamp and is
   // written again, from block_data_, to the survivors and any replacements.
   Status RecoverPipeline();
