@@ -68,7 +68,6 @@ void BlockManager::BlockReceived(DatanodeState* dn, const proto::Block& block) {
   bool already_held = dn->blocks.count(block.id()) > 0;
   AddReplica(block.id(), dn);
   Replicas& r = blocks_[block.id()];
-  r.reported_bytes = std::min(r.reported_bytes.value_or(block.num_bytes()), block.num_bytes());
   r.lengths[dn->id.uuid()] = block.num_bytes();
   r.unfinished.erase(dn->id.uuid());
   if (already_held) return;
@@ -139,7 +138,6 @@ void BlockManager::ForgetReplicas(uint64_t block_id) {
   it->second.holders.clear();
   it->second.corrupt.clear();
   it->second.lengths.clear();
-  it->second.reported_bytes.reset();
 }
 
 std::map<std::string, uint64_t> BlockManager::ReplicaLengths(uint64_t block_id) const {
@@ -205,12 +203,6 @@ size_t BlockManager::InServiceReplicas(uint64_t block_id) const {
   auto locs = Locations(block_id);
   return std::count_if(locs.begin(), locs.end(),
                        [](const DatanodeState* dn) { return !dn->decommissioning; });
-}
-
-std::optional<uint64_t> BlockManager::ReportedLength(uint64_t block_id) const {
-  auto it = blocks_.find(block_id);
-  if (it == blocks_.end()) return std::nullopt;
-  return it->second.reported_bytes;
 }
 
 size_t BlockManager::CorruptReplicas(uint64_t block_id) const {

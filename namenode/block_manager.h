@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -57,8 +56,6 @@ class BlockManager {
   // Good replicas on live datanodes in service: what counts toward replication.
   size_t InServiceReplicas(uint64_t block_id) const;
   size_t CorruptReplicas(uint64_t block_id) const;
-  // The smallest length any datanode reported for its finalized replica of the block.
-  std::optional<uint64_t> ReportedLength(uint64_t block_id) const;
 
   // A client asked where a file's blocks are (it is being read). Thread-safe: called
   // under the shared lock.
@@ -80,7 +77,6 @@ class BlockManager {
     std::vector<std::string> holders;  // uuids, live or dead
     std::set<std::string> corrupt;
     int64_t replication_pending_until_ms = 0;
-    std::optional<uint64_t> reported_bytes;
     std::map<std::string, uint64_t> lengths;     // uuid -> finalized replica's length
     std::map<std::string, uint64_t> unfinished;  // uuid -> bytes held, writer gone
   };

@@ -241,6 +241,22 @@ void Namenode::RecoverExpiredLeases() {
   }
 }
 
+namespace {
+// What every replica holds: the shortest of their lengths (lengths is not empty).
+uint64_t Shortest(const std::map<std::string, uint64_t>& lengths) {
+  uint64_t length = UINT64_MAX;
+  for (const auto& [uuid, bytes] : lengths) length = std::min(length, bytes);
+  return length;
+}
+
+void QueueRecover(DatanodeState* dn, const proto::Block& block, uint64_t new_generation_stamp) {
+  proto::DatanodeCommand cmd;
+  *cmd.mutable_recover()->mutable_block() = block;
+  cmd.mutable_recover()->set_new_generation_stamp(new_generation_stamp);
+  dn->commands.push_back(std::move(cmd));
+}
+}  // namespace
+
 std::optional<proto::Op> Namenode::RecoverLastBlock(const Inode& f, int64_t now) {
   const proto::Block& last = f.blocks.back();
   proto::Op op;
@@ -258,8 +274,7 @@ std::optional<proto::Op> Namenode::RecoverLastBlock(const Inode& f, int64_t now)
       if (dn && dn->live && !lengths.count(uuid)) all = false;
     }
     if (!lengths.empty() && (all || now - rec.started_ms > 10'000)) {
-      uint64_t length = UINT64_MAX;
-      for (const auto& [uuid, bytes] : lengths) length = std::min(length, bytes);
+      uint64_t length = Shortest(lengths);
       rl->set_last_block_length(length);
       rl->set_drop_last_block(length == 0);  // nothing of it reached every datanode
       rl->set_last_block_generation_stamp(rec.generation_stamp);
@@ -268,11 +283,7 @@ std::optional<proto::Op> Namenode::RecoverLastBlock(const Inode& f, int64_t now)
     if (now - rec.commands_sent_ms > 3'000) {
       for (const auto& uuid : rec.holders) {
         DatanodeState* dn = datanodes_->Find(uuid);
-        if (!dn || !dn->live || lengths.count(uuid)) continue;
-        proto::DatanodeCommand cmd;
-        *cmd.mutable_recover()->mutable_block() = last;
-        cmd.mutable_recover()->set_new_generation_stamp(rec.generation_stamp);
-        dn->commands.push_back(std::move(cmd));
+        if (dn && dn->live && !lengths.count(uuid)) QueueRecover(dn, last, rec.generation_stamp);
       }
       rec.commands_sent_ms = now;
     }
@@ -286,9 +297,7 @@ std::optional<proto::Op> Namenode::RecoverLastBlock(const Inode& f, int64_t now)
   auto lengths = blocks_->ReplicaLengths(last.id());
   if (!lengths.empty()) {
     // Every replica was finalized (the writer died before closing the file).
-    uint64_t length = UINT64_MAX;
-    for (const auto& [uuid, bytes] : lengths) length = std::min(length, bytes);
-    rl->set_last_block_length(length);
+    rl->set_last_block_length(Shortest(lengths));
     recoveries_.erase(it);
     return op;
   }
@@ -313,10 +322,7 @@ void Namenode::StartBlockRecovery(uint64_t block_id, const proto::Block& bumped)
   for (const auto* dn : blocks_->Locations(block_id)) rec.holders.insert(dn->id.uuid());
   blocks_->ForgetReplicas(block_id);
   for (const auto& uuid : rec.holders) {
-    proto::DatanodeCommand cmd;
-    *cmd.mutable_recover()->mutable_block() = bumped;
-    cmd.mutable_recover()->set_new_generation_stamp(bumped.generation_stamp());
-    datanodes_->Find(uuid)->commands.push_back(std::move(cmd));
+    QueueRecover(datanodes_->Find(uuid), bumped, bumped.generation_stamp());
   }
   spdlog::warn("recovering block {} on {} datanode(s) with generation stamp {}", block_id,
                rec.holders.size(), rec.generation_stamp);

@@ -345,15 +345,21 @@ Result<Inode*> Namespace::WritableFile(const std::string& path, const std::strin
   return f;
 }
 
-Status Namespace::CommitLastBlock(Inode* file, const proto::Block& reported) {
-  if (file->blocks.empty() || file->blocks.back().id() != reported.id()) {
-    return FailedPrecondition("block " + std::to_string(reported.id()) +
-                              " is not the last block of the file");
+Status Namespace::CheckLastBlock(const Inode& file, const proto::Block& block,
+                                 bool same_stamp) const {
+  if (file.blocks.empty() || file.blocks.back().id() != block.id()) {
+    return FailedPrecondition("block " + std::to_string(block.id()) +
+                              " is not the last block of " + PathOf(file.id));
   }
-  if (reported.generation_stamp() != file->blocks.back().generation_stamp()) {
-    return FailedPrecondition("block " + std::to_string(reported.id()) +
+  if (same_stamp && block.generation_stamp() != file.blocks.back().generation_stamp()) {
+    return FailedPrecondition("block " + std::to_string(block.id()) +
                               " has another generation stamp: it was recovered");
   }
+  return Status::Ok();
+}
+
+Status Namespace::CommitLastBlock(Inode* file, const proto::Block& reported) {
+  RETURN_IF_ERROR(CheckLastBlock(*file, reported, true));
   if (reported.num_bytes() > file->block_size) {
     return InvalidArgument("block length " + std::to_string(reported.num_bytes()) +
                            " exceeds the block size");
@@ -381,10 +387,7 @@ OpResult Namespace::ApplyAddBlock(const proto::Op& op) {
 OpResult Namespace::ApplyAbandonBlock(const proto::Op& op) {
   const auto& a = op.abandon_block();
   ASSIGN_OR_FAIL(Inode * f, WritableFile(a.path(), a.client_name()));
-  if (f->blocks.empty() || f->blocks.back().id() != a.block().id()) {
-    return Fail(FailedPrecondition("block " + std::to_string(a.block().id()) +
-                                   " is not the last block of " + a.path()));
-  }
+  FAIL_IF_ERROR(CheckLastBlock(*f, a.block(), false));
   OpResult r;
   r.removed_blocks.push_back(f->blocks.back());
   block_to_file_.erase(f->blocks.back().id());
@@ -525,14 +528,7 @@ OpResult Namespace::ApplyDelete(const proto::Op& op) {
 OpResult Namespace::ApplyUpdatePipeline(const proto::Op& op) {
   const auto& u = op.update_pipeline();
   ASSIGN_OR_FAIL(Inode * f, WritableFile(u.path(), u.client_name()));
-  if (f->blocks.empty() || f->blocks.back().id() != u.block().id()) {
-    return Fail(FailedPrecondition("block " + std::to_string(u.block().id()) +
-                                   " is not the last block of " + u.path()));
-  }
-  if (f->blocks.back().generation_stamp() != u.block().generation_stamp()) {
-    return Fail(FailedPrecondition("block " + std::to_string(u.block().id()) +
-                                   " has another generation stamp: it was recovered"));
-  }
+  FAIL_IF_ERROR(CheckLastBlock(*f, u.block(), true));
   f->blocks.back().set_generation_stamp(next_generation_stamp_++);
   OpResult r;
   r.block = f->blocks.back();

@@ -130,6 +130,8 @@ class Namespace {
                   uint32_t mode);
   // Removes a subtree, collecting its blocks.
   void RemoveSubtree(uint64_t id, std::vector<proto::Block>* blocks);
+  // block is the file's last one (with the same generation stamp, if same_stamp).
+  Status CheckLastBlock(const Inode& file, const proto::Block& block, bool same_stamp) const;
   Status CommitLastBlock(Inode* file, const proto::Block& reported);
 
   std::unordered_map<uint64_t, Inode> inodes_;
