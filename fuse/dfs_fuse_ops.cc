@@ -14,6 +14,7 @@
 #include "client/output_stream.h"
 #include "common/logging.h"
 #include "fuse/dfs_fuse.h"
+#include "fuse/read_ahead.h"
 
 namespace dfs {
 
@@ -103,7 +104,7 @@ void ChownToCaller(fuse_req_t req, const std::string& path) {
 struct OpenFile {
   std::mutex mu;
   std::string path;
-  std::unique_ptr<InputStream> in;
+  std::shared_ptr<ReadAhead> in;  // shared with reads still reading ahead after replying
   std::unique_ptr<OutputStream> out;
   std::string replace_on_close;  // the temporary to rename over path
   bool writable = false;
@@ -407,26 +408,23 @@ void Open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
   Mount* m = M(req);
   OpenFile* f = FileOf(fi);
-  std::lock_guard<std::mutex> l(f->mu);
-  if (!f->in) {
-    auto in = m->fs->Open(f->path);
-    if (!in.ok()) return ReplyError(req, "read", f->path, in.status());
-    f->in = std::move(*in);
+  std::shared_ptr<ReadAhead> in;
+  std::string path;
+  {
+    std::lock_guard<std::mutex> l(f->mu);
+    if (!f->in) {
+      auto opened = m->fs->Open(f->path);
+      if (!opened.ok()) return ReplyError(req, "read", f->path, opened.status());
+      f->in = std::make_shared<ReadAhead>(std::move(*opened));
+    }
+    in = f->in;
+    path = f->path;
   }
-  std::unique_ptr<char[]> buf(new char[size]);  // not zero-filled: every byte is read
-  size_t done = 0;
-  if (static_cast<uint64_t>(off) != f->in->position()) {
-    if (static_cast<uint64_t>(off) >= f->in->length()) return (void)fuse_reply_buf(req, nullptr, 0);
-    Status s = f->in->Seek(static_cast<uint64_t>(off));
-    if (!s.ok()) return ReplyError(req, "read", f->path, s);
-  }
-  while (done < size) {
-    auto n = f->in->Read(buf.get() + done, size - done);
-    if (!n.ok()) return ReplyError(req, "read", f->path, n.status());
-    if (*n == 0) break;
-    done += *n;
-  }
-  fuse_reply_buf(req, buf.get(), done);
+  auto data = in->Read(static_cast<uint64_t>(off), size);
+  if (!data.ok()) return ReplyError(req, "read", path, data.status());
+  fuse_reply_buf(req, data->bytes.data(), data->bytes.size());
+  // The kernel may release the file as soon as it has the reply; `in` stays alive.
+  in->FetchAhead();
 }
 
 void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
@@ -474,6 +472,7 @@ void Release(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
     std::lock_guard<std::mutex> l(f->mu);
     Status s = CloseForWriting(M(req), f);
     if (!s.ok()) spdlog::warn("release {}: {}", f->path, s.ToString());
+    if (f->in) f->in->Close();
   }
   delete f;
   fuse_reply_err(req, 0);

@@ -6,6 +6,9 @@
 #include <cstring>
 #include <string>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "common/logging.h"
 #include "fuse/dfs_fuse.h"
 
@@ -45,6 +48,56 @@ void Usage(const char* prog) {
       prog);
 }
 
+// gRPC does not survive fork(), so the mount becomes a daemon before it connects (not
+// with fuse_daemonize after): the parent waits until the child has mounted or failed,
+// and exits with its status. Returns in the child, or at once with -f.
+int report_fd = -1;
+
+void Daemonize() {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    perror("dfs-fuse: pipe");
+    exit(1);
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("dfs-fuse: fork");
+    exit(1);
+  }
+  if (pid > 0) {
+    close(fds[1]);
+    char rc = 1;  // stays 1 if the child dies before it reports
+    if (read(fds[0], &rc, 1) != 1) rc = 1;
+    _exit(rc);
+  }
+  close(fds[0]);
+  report_fd = fds[1];
+  setsid();
+}
+
+// Tells a waiting parent how mounting went; on success the daemon leaves the terminal.
+void Report(int rc) {
+  if (report_fd < 0) return;
+  if (rc == 0) {
+    if (chdir("/") != 0) rc = 1;
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+      if (null > 2) close(null);
+    }
+  }
+  char c = static_cast<char>(rc);
+  if (write(report_fd, &c, 1) != 1) {
+    // The parent is gone; nothing to tell.
+  }
+  close(report_fd);
+  report_fd = -1;
+}
+
+int Serve(struct fuse_args& args, CliOptions& cli, struct fuse_cmdline_opts& opts);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +119,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   dfs::InitLogging("dfs-fuse", opts.debug ? "debug" : "info");
+  if (!opts.foreground) Daemonize();
+  int rc = Serve(args, cli, opts);
+  Report(rc);
+  free(opts.mountpoint);
+  fuse_opt_free_args(&args);
+  return rc;
+}
+
+namespace {
+
+int Serve(struct fuse_args& args, CliOptions& cli, struct fuse_cmdline_opts& opts) {
 
   auto conf = dfs::LoadClientConfig(cli.conf ? cli.conf : "");
   dfs::Config config;
@@ -113,7 +177,7 @@ int main(int argc, char** argv) {
   int rc = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, opts.mountpoint) == 0) {
-      fuse_daemonize(opts.foreground);
+      Report(0);
       struct fuse_loop_config* loop = fuse_loop_cfg_create();
       fuse_loop_cfg_set_max_threads(loop, 32);
       rc = opts.singlethread ? fuse_session_loop(se) : fuse_session_loop_mt(se, loop);
@@ -123,7 +187,7 @@ int main(int argc, char** argv) {
     fuse_remove_signal_handlers(se);
   }
   fuse_session_destroy(se);
-  free(opts.mountpoint);
-  fuse_opt_free_args(&args);
   return rc == 0 ? 0 : 1;
 }
+
+}  // namespace

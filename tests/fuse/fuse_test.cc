@@ -1,9 +1,12 @@
 // dfs-fuse: a real mount of a real cluster, used by ordinary tools.
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "tests/cluster/mini_cluster.h"
@@ -163,6 +166,102 @@ TEST_F(FuseTest, ConcurrentReadersOfOneFileSeeTheSameBytes) {
   }
   for (auto& t : readers) t.join();
   EXPECT_EQ(good.load(), 4);
+}
+
+// Reads that do not follow each other: the mount answers them by positional reads or
+// from the chunks it read ahead, and every byte must still be the file's (chunks are
+// 1 MiB, blocks 4 MiB, so reads here cross both).
+TEST_F(FuseTest, RandomBackwardAndConcurrentReadsSeeTheFilesBytes) {
+  const size_t size = (13 << 20) + 12345;
+  std::string data = TestData(11, size);
+  std::ofstream(local_ + "/f", std::ios::binary) << data;
+  ASSERT_EQ(Sh("cp " + local_ + "/f " + mnt_ + "/f"), 0);
+  int fd = open((mnt_ + "/f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  auto check = [&](uint64_t off, size_t n) {
+    std::string buf(n, '\0');
+    ssize_t got = pread(fd, buf.data(), n, static_cast<off_t>(off));
+    size_t want = off >= size ? 0 : std::min<size_t>(n, size - off);
+    if (got != static_cast<ssize_t>(want)) return false;
+    return buf.compare(0, want, data, std::min<size_t>(off, size), want) == 0;
+  };
+  // Backwards through the file in 300 KiB steps (O_DIRECT is not needed: every offset is
+  // new to the page cache).
+  for (int64_t off = static_cast<int64_t>(size) - 300'000; off > 0; off -= 700'000) {
+    ASSERT_TRUE(check(static_cast<uint64_t>(off), 300'000)) << "at " << off;
+  }
+  // Jumps, then reading on from each.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20; ++i) {
+    uint64_t off = rng() % size;
+    ASSERT_TRUE(check(off, 200'000)) << "at " << off;
+    ASSERT_TRUE(check(off + 200'000, 1 << 20)) << "at " << off + 200'000;
+  }
+  ASSERT_TRUE(check(size - 10, 100));  // over the end
+  ASSERT_TRUE(check(size + 10, 100));  // past it
+  close(fd);
+  // Four threads reading one descriptor, each its own part, against a fresh page cache.
+  ASSERT_EQ(Sh("echo 1 > /proc/sys/vm/drop_caches"), 0);
+  fd = open((mnt_ + "/f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  std::atomic<int> good{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      bool ok = true;
+      for (uint64_t off = t * 131072; off < size && ok; off += 4 * 131072) {
+        ok = check(off, 131072);
+      }
+      if (ok) ++good;
+    });
+  }
+  for (auto& r : readers) r.join();
+  close(fd);
+  EXPECT_EQ(good.load(), 4);
+}
+
+// Without -f the mount becomes a daemon: the command returns once the mount is up, and
+// the daemon exits when it is unmounted.
+TEST_F(FuseTest, DaemonMountsThenExitsWhenUnmounted) {
+  std::string mnt = cluster_->dir() + "/daemon-mnt";
+  std::filesystem::create_directories(mnt);
+  std::string out;
+  ASSERT_EQ(Sh(BinDir() + "/dfs-fuse -o conf=" + cluster_->client_conf_path() + " " +
+                   mnt,
+               &out),
+            0)
+      << out;
+  struct statfs sfs;
+  ASSERT_EQ(statfs(mnt.c_str(), &sfs), 0);
+  ASSERT_EQ(sfs.f_type, kFuseSuperMagic);
+  ASSERT_EQ(Sh("echo hi > " + mnt + "/x && cat " + mnt + "/x", &out), 0) << out;
+  EXPECT_EQ(out, "hi\n");
+  // The daemon is the process whose command line ends with this (unique) mount point.
+  pid_t daemon = -1;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream f(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (cmd.find("dfs-fuse") != std::string::npos &&
+        cmd.size() > mnt.size() && cmd.compare(cmd.size() - mnt.size() - 1, mnt.size(), mnt) == 0) {
+      daemon = std::stoi(e.path().filename().string());
+    }
+  }
+  ASSERT_GT(daemon, 0);
+  ASSERT_EQ(Sh("fusermount3 -u " + mnt, &out), 0) << out;
+  // Gone, or a zombie waiting for whoever adopted it.
+  EXPECT_TRUE(WaitFor([&] {
+    std::ifstream f("/proc/" + std::to_string(daemon) + "/stat");
+    std::string pid, comm, state;
+    return !(f >> pid >> comm >> state) || state == "Z";
+  }));
+  // A namenode nobody answers at: an error, and no mount.
+  std::ofstream(local_ + "/nowhere.conf") << "namenodes = 127.0.0.1:1\nfailover_timeout_ms = 1000\n";
+  EXPECT_NE(Sh("timeout 60 " + BinDir() + "/dfs-fuse -o conf=" + local_ + "/nowhere.conf " + mnt,
+               &out),
+            0);
+  EXPECT_NE(out.find("cannot reach the namenode"), std::string::npos) << out;
+  ASSERT_EQ(statfs(mnt.c_str(), &sfs), 0);
+  EXPECT_NE(sfs.f_type, kFuseSuperMagic);
 }
 
 TEST_F(FuseTest, TwoMountsSeeEachOthersClosedFiles) {
