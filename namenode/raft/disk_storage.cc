@@ -20,9 +20,8 @@ namespace {
 constexpr char kMetaName[] = "meta";
 constexpr char kMetaTmpName[] = "meta.tmp";
 
-Result<std::unique_ptr<RecordWriter>> OpenWriter(const std::string& path,
-                                                 uint64_t preallocate = 0) {
-  ASSIGN_OR_RETURN(RecordWriter * w, RecordWriter::Open(path, preallocate));
+Result<std::unique_ptr<RecordWriter>> OpenWriter(const std::string& path) {
+  ASSIGN_OR_RETURN(RecordWriter * w, RecordWriter::Open(path));
   return std::unique_ptr<RecordWriter>(w);
 }
 
@@ -76,17 +75,15 @@ Result<std::unique_ptr<DiskStorage>> DiskStorage::Open(const std::string& dir,
 
 Status DiskStorage::Recover() {
   // Everything is read and checked before anything on disk changes.
-  std::vector<Truncation> truncations;
+  std::vector<std::pair<std::string, uint64_t>> truncations;
   RETURN_IF_ERROR(RecoverMeta(&truncations));
   RETURN_IF_ERROR(RecoverSegments(&truncations));
 
-  for (const Truncation& t : truncations) {
-    if (t.torn) {
-      spdlog::warn(
-          "raft storage: {} ends in a torn record (a crash mid-write); truncating at byte {}",
-          t.path, t.size);
-    }
-    RETURN_IF_ERROR(TruncateDurably(t.path, t.size));
+  for (const auto& [path, size] : truncations) {
+    spdlog::warn(
+        "raft storage: {} ends in a torn record (a crash mid-write); truncating at byte {}", path,
+        size);
+    RETURN_IF_ERROR(TruncateDurably(path, size));
   }
   RETURN_IF_ERROR(Unlink(dir_ + "/" + kMetaTmpName));
   const std::string meta = dir_ + "/" + kMetaName;
@@ -105,7 +102,7 @@ Status DiskStorage::Recover() {
   return Status::Ok();
 }
 
-Status DiskStorage::RecoverMeta(std::vector<Truncation>* truncations) {
+Status DiskStorage::RecoverMeta(std::vector<std::pair<std::string, uint64_t>>* truncations) {
   const std::string path = dir_ + "/" + kMetaName;
   if (!fs::exists(path)) return Status::Ok();
   ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenReader(path));
@@ -122,11 +119,11 @@ Status DiskStorage::RecoverMeta(std::vector<Truncation>* truncations) {
     if (r->snapshot) snapshot_ = *r->snapshot;
   }
   if (s.code() != Code::kOutOfRange) return Corrupt(path, s.message());
-  if (reader->torn()) truncations->push_back({path, reader->good_bytes(), !reader->zero_tail()});
+  if (reader->torn()) truncations->emplace_back(path, reader->good_bytes());
   return Status::Ok();
 }
 
-Status DiskStorage::RecoverSegments(std::vector<Truncation>* truncations) {
+Status DiskStorage::RecoverSegments(std::vector<std::pair<std::string, uint64_t>>* truncations) {
   std::vector<Segment> segs;
   std::error_code ec;
   for (const auto& de : fs::directory_iterator(dir_, ec)) {
@@ -180,11 +177,11 @@ Status DiskStorage::RecoverSegments(std::vector<Truncation>* truncations) {
     }
     if (s.code() != Code::kOutOfRange) return Corrupt(seg.path, s.message());
     if (reader->torn()) {
-      if (i + 1 != segs.size() && !reader->zero_tail()) {
+      if (i + 1 != segs.size()) {
         return Corrupt(seg.path, "cut short at offset " + std::to_string(reader->good_bytes()) +
                                      " but it is not the last segment");
       }
-      truncations->push_back({seg.path, reader->good_bytes(), !reader->zero_tail()});
+      truncations->emplace_back(seg.path, reader->good_bytes());
     }
     seg.last = expected - 1;
   }
@@ -249,20 +246,19 @@ Status DiskStorage::AppendLocked(const std::vector<Entry>& entries) {
 Status DiskStorage::PrepareSegmentFor(uint64_t index) {
   if (!segments_.empty() && segments_.back().last + 1 == index) {
     if (!active_) {
-      ASSIGN_OR_RETURN(active_, OpenWriter(segments_.back().path, options_.preallocate_bytes));
+      ASSIGN_OR_RETURN(active_, OpenWriter(segments_.back().path));
     }
     if (active_->size() < options_.segment_bytes) return Status::Ok();
   }
   if (active_) {
-    // A full segment gets its one sync now, cut back to its entries before the next
-    // segment exists; the new one is synced by Sync().
-    RETURN_IF_ERROR(active_->Finish());
+    // A full segment gets its one sync now; the new one is synced by Sync().
+    if (active_dirty_) RETURN_IF_ERROR(active_->Sync());
     active_.reset();
     active_dirty_ = false;
   }
   const std::string path = dir_ + "/" + SegmentFileName(index);
   if (fs::exists(path)) return Internal("raft log segment " + path + " exists already");
-  ASSIGN_OR_RETURN(active_, OpenWriter(path, options_.preallocate_bytes));
+  ASSIGN_OR_RETURN(active_, OpenWriter(path));
   segments_.push_back({index, index - 1, path});
   dir_dirty_ = true;
   return Status::Ok();
