@@ -1,7 +1,5 @@
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/fs.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "common/logging.h"
 #include "fuse/dfs_fuse.h"
 #include "fuse/read_ahead.h"
+#include "fuse/user_names.h"
 
 namespace dfs {
 
@@ -31,17 +30,6 @@ void ReplyError(fuse_req_t req, const char* op, const std::string& path, const S
 
 std::string Child(const std::string& dir, const char* name) {
   return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
-}
-
-uid_t UidOf(const std::string& name) {
-  struct passwd* pw = getpwnam(name.c_str());
-  return pw ? pw->pw_uid : 65534;
-}
-
-gid_t GidOf(const std::string& name) {
-  if (name == "supergroup") return 0;
-  struct group* gr = getgrnam(name.c_str());
-  return gr ? gr->gr_gid : 65534;
 }
 
 void FillAttr(const FileStatus& st, struct stat* out) {
@@ -93,10 +81,7 @@ bool PathOf(fuse_req_t req, fuse_ino_t ino, std::string* path) {
 void ChownToCaller(fuse_req_t req, const std::string& path) {
   const struct fuse_ctx* ctx = fuse_req_ctx(req);
   if (ctx->uid == getuid()) return;
-  struct passwd* pw = getpwuid(ctx->uid);
-  struct group* gr = getgrgid(ctx->gid);
-  M(req)->fs->SetOwner(path, pw ? pw->pw_name : std::to_string(ctx->uid),
-                       gr ? gr->gr_name : std::to_string(ctx->gid));
+  M(req)->fs->SetOwner(path, UserName(ctx->uid), GroupName(ctx->gid));
 }
 
 // An open file. Reads go through `in`; writes through `out`, which writes to `target`
@@ -175,14 +160,8 @@ void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
   if (to_set & FUSE_SET_ATTR_MODE) s = m->fs->SetPermission(path, attr->st_mode & 07777);
   if (s.ok() && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
     std::string owner, group;
-    if (to_set & FUSE_SET_ATTR_UID) {
-      struct passwd* pw = getpwuid(attr->st_uid);
-      owner = pw ? pw->pw_name : std::to_string(attr->st_uid);
-    }
-    if (to_set & FUSE_SET_ATTR_GID) {
-      struct group* gr = getgrgid(attr->st_gid);
-      group = gr ? gr->gr_name : std::to_string(attr->st_gid);
-    }
+    if (to_set & FUSE_SET_ATTR_UID) owner = UserName(attr->st_uid);
+    if (to_set & FUSE_SET_ATTR_GID) group = GroupName(attr->st_gid);
     s = m->fs->SetOwner(path, owner, group);
   }
   if (s.ok() && (to_set & FUSE_SET_ATTR_SIZE)) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -185,6 +187,17 @@ TEST(RaftNodeTest, ReplicatesToEveryNodeInOrder) {
   auto st = g.nodes_[leader]->status();
   EXPECT_EQ(st.role, Role::kLeader);
   EXPECT_EQ(st.members.size(), 3u);
+  // A follower has applied what it acknowledged, but the leader may not have heard
+  // that acknowledgement yet.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto behind = [&] {
+    st = g.nodes_[leader]->status();
+    return std::any_of(st.members.begin(), st.members.end(),
+                       [&](const auto& m) { return m.match < last; });
+  };
+  while (behind() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   for (const auto& m : st.members) EXPECT_GE(m.match, last) << "node " << m.id;
 }
 
