@@ -614,6 +614,7 @@ class ClientService final : public ServiceBase {
       pm->set_match_index(m.match);
     }
     resp->set_safe_mode(nn_->IsLeader() && nn_->GetSafeMode().on);
+    resp->set_raft_cut(nn_->raft().cut());
     if (req->digest()) {
       auto d = nn_->Digest();
       CHECK_OK(d.status());

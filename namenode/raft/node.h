@@ -118,6 +118,7 @@ class Node : private TransportHandler {
   NodeId id() const { return options_.id; }
   // Test hook: cuts this node off from every other (see Transport::SetCut).
   void SetCut(bool cut) { transport_->SetCut(cut); }
+  bool cut() const { return transport_->cut(); }
 
  private:
   using Done = std::function<void(Result<uint64_t>)>;

@@ -166,7 +166,14 @@ TEST(FailoverTest, ACutOffLeaderCannotAcknowledgeWritesAndFollowsWhenHealed) {
 
   int old = cl->WaitForLeader();
   ASSERT_GE(old, 0);
-  kill(cl->namenode_pid(old), SIGUSR1);  // cut its Raft transport
+  // Cut its Raft transport, and wait until the cut is in effect (the namenode takes the
+  // signal on a thread of its own): an op proposed before it could still reach the
+  // followers and be committed by the next leader, acknowledged or not.
+  kill(cl->namenode_pid(old), SIGUSR1);
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = NamenodeStatus(cl, old, false);
+    return st.ok() && st->raft_cut();
+  }));
   // A client that can reach only the old leader gets no acknowledgement.
   Config only_old;
   only_old.Set("namenodes", cl->namenode_address(old));
@@ -183,6 +190,10 @@ TEST(FailoverTest, ACutOffLeaderCannotAcknowledgeWritesAndFollowsWhenHealed) {
   EXPECT_NE(fresh, old);
 
   kill(cl->namenode_pid(old), SIGUSR2);  // heal
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = NamenodeStatus(cl, old, false);
+    return st.ok() && !st->raft_cut();
+  }));
   ASSERT_OK(fs->Mkdirs("/after"));
   ExpectIdenticalReplicas(cl);
   auto st = NamenodeStatus(cl, old, false);
