@@ -1,5 +1,6 @@
 #include "namenode/raft/node.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -12,6 +13,31 @@ namespace fs = std::filesystem;
 
 namespace {
 std::string LogDir(const std::string& dir) { return dir + "/raft"; }
+
+// Takes out of `messages` those a leader may send before it persists the Ready they came
+// with: its appends, heartbeats, snapshots and transfer orders promise nothing about its
+// own disk, as long as the commit index they announce is already durable here (up to
+// `durable`). Their acknowledgements are stepped on the loop thread only after the
+// Ready is persisted, so the leader's own copy counts towards a commit only once it is
+// on disk. Once one message to a peer must wait, every later one to that peer waits too
+// (the order per peer is kept).
+std::vector<Message> TakeEarly(std::vector<Message>& messages, uint64_t durable) {
+  std::vector<Message> early, later;
+  std::vector<NodeId> waiting;
+  for (Message& m : messages) {
+    bool leaders = m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
+                   m.type == MessageType::kSnapshot || m.type == MessageType::kTimeoutNow;
+    bool peer_waits = std::find(waiting.begin(), waiting.end(), m.to) != waiting.end();
+    if (leaders && m.commit <= durable && !peer_waits) {
+      early.push_back(std::move(m));
+    } else {
+      if (!peer_waits) waiting.push_back(m.to);
+      later.push_back(std::move(m));
+    }
+  }
+  messages = std::move(later);
+  return early;
+}
 }  // namespace
 
 Status Node::Format(const std::string& dir, const std::map<NodeId, std::string>& members) {
@@ -291,6 +317,11 @@ void Node::NoteLease() {
 void Node::HandleReady() {
   while (core_->HasReady()) {
     Ready rd = core_->GetReady();
+    // The leader's fdatasync and its followers' run at the same time.
+    if (core_->role() == Role::kLeader) {
+      std::vector<Message> early = TakeEarly(rd.messages, storage_->LastIndex());
+      if (!early.empty()) transport_->Send(std::move(early));
+    }
     Status s = storage_->Persist(rd);
     if (!s.ok()) {
       Fail(s);

@@ -6,7 +6,11 @@
 //      the state machine, whose data the transport has already received),
 //      then `entries` (each overwrites any stored entry with the same or a
 //      higher index), then `hard_state` (if set).
-//   2. Send `messages` (only now: they may promise what step 1 persisted).
+//   2. Send `messages` (only now: they may promise what step 1 persisted). A leader
+//      may send its appends, heartbeats, snapshots and transfer orders before step 1
+//      if the commit index they carry is already durable on it, provided it steps no
+//      acknowledgement before step 1 is done (its own copy then counts towards a
+//      commit only once it is on disk).
 //   3. Apply `committed_entries` in order; answer `read_states` once the state
 //      machine has applied their index.
 //   4. Call RaftCore::Advance(ready) before calling the core again.
