@@ -17,6 +17,7 @@ void BlockManager::AddReplica(uint64_t block_id, DatanodeState* dn) {
   if (std::find(r.holders.begin(), r.holders.end(), dn->id.uuid()) == r.holders.end()) {
     r.holders.push_back(dn->id.uuid());
     r.replication_pending_until_ms = 0;
+    Suspect(block_id);
   }
   dn->blocks.insert(block_id);
 }
@@ -25,6 +26,7 @@ void BlockManager::RemoveReplica(uint64_t block_id, DatanodeState* dn) {
   dn->blocks.erase(block_id);
   auto it = blocks_.find(block_id);
   if (it == blocks_.end()) return;
+  Suspect(block_id);
   auto& h = it->second.holders;
   h.erase(std::remove(h.begin(), h.end(), dn->id.uuid()), h.end());
   it->second.corrupt.erase(dn->id.uuid());
@@ -96,6 +98,7 @@ void BlockManager::ReplicaUnfinished(DatanodeState* dn, const proto::Block& bloc
 }
 
 void BlockManager::FileClosed(const proto::Block& last) {
+  Suspect(last.id());
   auto it = blocks_.find(last.id());
   if (it == blocks_.end() || it->second.unfinished.empty()) return;
   // What is still unfinished was left behind with an older stamp by a pipeline that broke.
@@ -138,6 +141,17 @@ void BlockManager::ForgetReplicas(uint64_t block_id) {
   it->second.holders.clear();
   it->second.corrupt.clear();
   it->second.lengths.clear();
+  Suspect(block_id);
+}
+
+void BlockManager::SetTracking(bool on) {
+  if (on && !tracking_) RecheckAll();
+  tracking_ = on;
+  if (!on) suspects_.clear();
+}
+
+void BlockManager::FileChanged(const Inode& file) {
+  for (const auto& b : file.blocks) Suspect(b.id());
 }
 
 std::map<std::string, uint64_t> BlockManager::ReplicaLengths(uint64_t block_id) const {
@@ -158,6 +172,7 @@ void BlockManager::MarkCorrupt(uint64_t block_id, const std::string& uuid) {
   if (std::find(h.begin(), h.end(), uuid) == h.end()) return;
   spdlog::warn("replica of block {} on datanode {} is corrupt", block_id, uuid);
   it->second.corrupt.insert(uuid);
+  Suspect(block_id);
 }
 
 void BlockManager::DatanodeDead(DatanodeState* dn) {
@@ -224,20 +239,45 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
   };
   std::vector<Need> needs;
   int64_t now = datanodes_->NowMs();
-  under_replicated_ = 0;
-  ns_->ForEachFile([&](const Inode& f) {
-    for (size_t i = 0; i < f.blocks.size(); ++i) {
-      // The block being written is the client's pipeline's business.
-      if (!f.lease_holder.empty() && i + 1 == f.blocks.size()) continue;
-      const proto::Block& b = f.blocks[i];
-      size_t good = InServiceReplicas(b.id());
-      if (good < f.replication) ++under_replicated_;
-      auto it = blocks_.find(b.id());
-      if (good != f.replication || (it != blocks_.end() && !it->second.corrupt.empty())) {
-        needs.push_back({good, &f, &b});
+  std::vector<uint64_t> candidates;
+  if (recheck_all_) {
+    ns_->ForEachFile([&](const Inode& f) {
+      for (const auto& b : f.blocks) candidates.push_back(b.id());
+    });
+    recheck_all_ = false;
+  } else {
+    candidates.assign(suspects_.begin(), suspects_.end());
+    const uint64_t end = ns_->next_block_id();
+    if (sweep_next_ < Namespace::kFirstBlockId || sweep_next_ >= end) {
+      sweep_next_ = Namespace::kFirstBlockId;
+    }
+    for (uint64_t n = 0; n < sweep_per_pass_ && sweep_next_ < end; ++n, ++sweep_next_) {
+      if (ns_->FileOfBlock(sweep_next_) != 0 && !suspects_.count(sweep_next_)) {
+        candidates.push_back(sweep_next_);
       }
     }
-  });
+  }
+  last_pass_blocks_ = candidates.size();
+  under_replicated_ = 0;
+  for (uint64_t id : candidates) {
+    const Inode* f = ns_->GetInode(ns_->FileOfBlock(id));
+    // Gone, or the block being written (the client's pipeline's business; looked at
+    // again when the file is closed).
+    if (!f || (!f->lease_holder.empty() && f->blocks.back().id() == id)) {
+      suspects_.erase(id);
+      continue;
+    }
+    const proto::Block* b = ns_->GetBlock(id);
+    size_t good = InServiceReplicas(id);
+    if (good < f->replication) ++under_replicated_;
+    auto it = blocks_.find(id);
+    if (good != f->replication || (it != blocks_.end() && !it->second.corrupt.empty())) {
+      needs.push_back({good, f, b});
+      suspects_.insert(id);  // until it has what it needs
+    } else {
+      suspects_.erase(id);
+    }
+  }
   // Fewest replicas first; among equals, blocks of files being read.
   std::unordered_set<uint64_t> being_read;
   {

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "namenode/datanode_manager.h"
@@ -21,8 +22,10 @@ namespace dfs {
 
 class BlockManager {
  public:
-  BlockManager(const Namespace* ns, DatanodeManager* datanodes)
-      : ns_(ns), datanodes_(datanodes) {}
+  // sweep_per_pass: block ids the sweep looks at per pass of ComputeReplicationWork.
+  BlockManager(const Namespace* ns, DatanodeManager* datanodes,
+               uint64_t sweep_per_pass = kSweepPerPass)
+      : ns_(ns), datanodes_(datanodes), sweep_per_pass_(sweep_per_pass) {}
 
   // A full report replaces what the map knew of the datanode's replicas. Replicas of
   // blocks the namespace does not know, or with an old generation stamp, are deleted.
@@ -61,13 +64,28 @@ class BlockManager {
   // under the shared lock.
   void NoteRead(uint64_t file_id);
 
-  // Scans every block and queues commands: replicate the under-replicated (fewest
-  // replicas first, then blocks of files read in the last minute), delete excess and
-  // corrupt replicas. At most max_per_node replicate
+  // Looks at the blocks that may need work and queues commands: replicate the
+  // under-replicated (fewest replicas first, then blocks of files read in the last
+  // minute), delete excess and corrupt replicas. At most max_per_node replicate
   // commands are outstanding per source datanode. Replicas on datanodes being
   // decommissioned do not count; such a datanode is decommissioned once every block it
   // holds has enough replicas elsewhere.
+  //
+  // Which blocks: those whose replicas changed since they last had what they need,
+  // those still short of it, the blocks of files given a new replication factor or just
+  // closed, and the next kSweepPerPass block ids of a sweep over them all (a safety net
+  // for a change nothing reported). A pass costs what changed, not the namespace's size:
+  // the namenode's lock is held meanwhile. After RecheckAll, one pass looks at every block.
   void ComputeReplicationWork(size_t max_per_node);
+  // Replicas are tracked for replication work only while this is on (the leader).
+  // Turning it on, or a change to which datanodes are in service, calls RecheckAll.
+  void SetTracking(bool on);
+  void RecheckAll() { recheck_all_ = true; }
+  // The file's replication factor changed.
+  void FileChanged(const Inode& file);
+  static constexpr uint64_t kSweepPerPass = 10'000;
+  // Blocks the last pass looked at.
+  uint64_t last_pass_blocks() const { return last_pass_blocks_; }
 
   uint64_t under_replicated() const { return under_replicated_; }
   uint64_t corrupt_replicas() const;
@@ -80,6 +98,9 @@ class BlockManager {
     std::map<std::string, uint64_t> lengths;     // uuid -> finalized replica's length
     std::map<std::string, uint64_t> unfinished;  // uuid -> bytes held, writer gone
   };
+  void Suspect(uint64_t block_id) {
+    if (tracking_) suspects_.insert(block_id);
+  }
   void AddReplica(uint64_t block_id, DatanodeState* dn);
   void RemoveReplica(uint64_t block_id, DatanodeState* dn);
   void QueueDelete(DatanodeState* dn, const proto::Block& block);
@@ -91,6 +112,12 @@ class BlockManager {
   std::mutex read_mu_;
   std::unordered_map<uint64_t, int64_t> last_read_ms_;  // guarded by read_mu_: file -> when
   uint64_t under_replicated_ = 0;
+  bool tracking_ = false;
+  bool recheck_all_ = true;
+  std::unordered_set<uint64_t> suspects_;  // blocks to look at in the next pass
+  const uint64_t sweep_per_pass_;
+  uint64_t sweep_next_ = 0;  // next block id of the sweep
+  uint64_t last_pass_blocks_ = 0;
 };
 
 }  // namespace dfs

@@ -100,7 +100,9 @@ void Namenode::MonitorLoop() {
 
 void Namenode::OnLeadership(bool leader, uint64_t term) {
   if (!leader) {
+    std::unique_lock<std::shared_mutex> w(mu_);
     leader_term_ = 0;
+    blocks_->SetTracking(false);
     spdlog::info("namenode {}: follower (term {})", options_.id, term);
     return;
   }
@@ -114,6 +116,7 @@ void Namenode::OnLeadership(bool leader, uint64_t term) {
   safe_mode_.on = true;
   safe_mode_.manual = false;
   leader_term_ = term;
+  blocks_->SetTracking(true);
   CheckSafeMode();
   spdlog::info("namenode {}: leader in term {}{}", options_.id, term,
                safe_mode_.on ? ", in safe mode until blocks are reported" : "");
@@ -199,8 +202,7 @@ void Namenode::RecoverExpiredLeases() {
   {
     std::shared_lock<std::shared_mutex> r(mu_);
     std::lock_guard<std::mutex> l(lease_mu_);
-    ns_.ForEachFile([&](const Inode& f) {
-      if (f.lease_holder.empty()) return;
+    ns_.ForEachOpenFile([&](const Inode& f) {
       // A holder not heard from since this namenode started gets a full lease period.
       auto [it, fresh] = lease_renewed_ms_.emplace(f.lease_holder, now);
       if (fresh || now - it->second <= options_.lease_limit_ms) return;
@@ -399,7 +401,14 @@ void Namenode::Apply(uint64_t index, const std::string& entry) {
   if (!op.client_id().empty() && retry_cache_.Get(op.client_id(), op.call_id())) return;
   OpResult r = ns_.Apply(op);
   if (!r.removed_blocks.empty()) blocks_->RemoveBlocks(r.removed_blocks);
-  if (op.has_set_decommission()) datanodes_->SetOutOfService(ns_.decommissioned());
+  if (op.has_set_decommission()) {
+    datanodes_->SetOutOfService(ns_.decommissioned());
+    blocks_->RecheckAll();
+  }
+  if (r.status.ok() && op.has_set_replication()) {
+    auto f = ns_.GetFile(op.set_replication().path());
+    if (f.ok()) blocks_->FileChanged(**f);
+  }
   if (r.status.ok() && (op.has_complete() || (op.has_recover_lease() &&
                                               !op.recover_lease().bump_generation_stamp()))) {
     auto f = ns_.GetFile(op.has_complete() ? op.complete().path() : op.recover_lease().path());
@@ -420,6 +429,7 @@ Result<uint64_t> Namenode::RestoreSnapshot(const std::string& path) {
   ASSIGN_OR_RETURN(uint64_t index, ns_.LoadImage(path, &extra));
   RETURN_IF_ERROR(retry_cache_.Load(extra));
   datanodes_->SetOutOfService(ns_.decommissioned());
+  blocks_->RecheckAll();
   last_applied_ = index;
   return index;
 }

@@ -48,6 +48,10 @@ void Namespace::ForEachFile(const std::function<void(const Inode&)>& fn) const {
   }
 }
 
+void Namespace::ForEachOpenFile(const std::function<void(const Inode&)>& fn) const {
+  for (uint64_t id : open_files_) fn(inodes_.at(id));
+}
+
 Result<uint64_t> Namespace::Resolve(const std::vector<std::string>& parts) const {
   uint64_t cur = kRootInodeId;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -316,6 +320,7 @@ OpResult Namespace::ApplyCreate(const proto::Op& op) {
   f.replication = c.replication();
   f.block_size = c.block_size();
   f.lease_holder = c.client_name();
+  open_files_.insert(f.id);
   result.file = StatusOf(f, c.path());
   return result;
 }
@@ -330,6 +335,7 @@ OpResult Namespace::ApplyAppend(const proto::Op& op) {
                                    a.path()));
   }
   f->lease_holder = a.client_name();
+  open_files_.insert(f->id);
   OpResult r;
   r.file = StatusOf(*f, a.path());
   return r;
@@ -400,6 +406,7 @@ OpResult Namespace::ApplyComplete(const proto::Op& op) {
   ASSIGN_OR_FAIL(Inode * f, WritableFile(c.path(), c.client_name()));
   if (c.has_last()) FAIL_IF_ERROR(CommitLastBlock(f, c.last()));
   f->lease_holder.clear();
+  open_files_.erase(f->id);
   f->mtime_ms = op.time_ms();
   return {};
 }
@@ -489,6 +496,7 @@ OpResult Namespace::ApplyRecoverLease(const proto::Op& op) {
     }
   }
   f->lease_holder.clear();
+  open_files_.erase(f->id);
   f->mtime_ms = op.time_ms();
   return result;
 }
@@ -503,6 +511,7 @@ void Namespace::RemoveSubtree(uint64_t id, std::vector<proto::Block>* blocks) {
     block_to_file_.erase(b.id());
   }
   if (!inode.is_dir) --files_;
+  open_files_.erase(id);
   if (id != kRootInodeId && inode.parent != 0) {
     auto p = inodes_.find(inode.parent);
     if (p != inodes_.end()) p->second.children.erase(inode.name);

@@ -81,7 +81,9 @@ class Namespace {
   uint64_t FileOfBlock(uint64_t block_id) const;
   const Inode* GetInode(uint64_t id) const;
   const proto::Block* GetBlock(uint64_t block_id) const;
-  // Block ids below this have been allocated (and some since deleted).
+  // Block ids from kFirstBlockId up to below this have been allocated (and some since
+  // deleted).
+  static constexpr uint64_t kFirstBlockId = 1 << 30;
   uint64_t next_block_id() const { return next_block_id_; }
   uint64_t file_count() const { return files_; }
   uint64_t directory_count() const { return inodes_.size() - files_; }
@@ -93,6 +95,8 @@ class Namespace {
               const std::function<void(const std::string&, const Inode&)>& fn) const;
   // Visits every file inode.
   void ForEachFile(const std::function<void(const Inode&)>& fn) const;
+  // Visits every file being written (one with a lease holder), without a scan.
+  void ForEachOpenFile(const std::function<void(const Inode&)>& fn) const;
 
   // Checkpoint image (proto/namespace.proto): writes or reads the whole state.
   // `extra` records are stored after the namespace and handed back by LoadImage.
@@ -136,9 +140,10 @@ class Namespace {
 
   std::unordered_map<uint64_t, Inode> inodes_;
   std::unordered_map<uint64_t, uint64_t> block_to_file_;
+  std::set<uint64_t> open_files_;  // files with a lease holder
   uint64_t files_ = 0;
   uint64_t next_inode_id_ = kRootInodeId + 1;
-  uint64_t next_block_id_ = 1 << 30;
+  uint64_t next_block_id_ = kFirstBlockId;
   uint64_t next_generation_stamp_ = 1000;
   std::set<std::string> decommissioned_;
 };

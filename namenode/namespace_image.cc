@@ -88,6 +88,7 @@ Result<uint64_t> Namespace::LoadImage(const std::string& path, std::vector<std::
     i.block_size = ir.block_size();
     i.blocks.assign(ir.blocks().begin(), ir.blocks().end());
     i.lease_holder = ir.lease_holder();
+    if (!i.lease_holder.empty()) fresh.open_files_.insert(i.id);
     if (!i.is_dir) ++fresh.files_;
     for (const auto& b : i.blocks) fresh.block_to_file_[b.id()] = i.id;
     if (i.id != kRootInodeId) {

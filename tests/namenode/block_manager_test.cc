@@ -21,7 +21,10 @@ constexpr int64_t kDeadAfterMs = 10'000;
 
 class BlockManagerTest : public ::testing::Test {
  protected:
-  BlockManagerTest() : datanodes_(&clock_, kDeadAfterMs, Topology()), bm_(&ns_, &datanodes_) {}
+  explicit BlockManagerTest(uint64_t sweep_per_pass = BlockManager::kSweepPerPass)
+      : datanodes_(&clock_, kDeadAfterMs, Topology()), bm_(&ns_, &datanodes_, sweep_per_pass) {
+    bm_.SetTracking(true);  // as on the leader
+  }
 
   DatanodeState* AddDatanode(const std::string& uuid, uint64_t used = 0) {
     proto::DatanodeId id;
@@ -386,6 +389,87 @@ TEST_F(BlockManagerMoreTest, UnfinishedReplicasAreKeptOnlyForTheLastBlockOfAnOpe
   bm_.FileClosed(add.block);
   EXPECT_EQ(Deletes(a), (std::set<uint64_t>{closed[0].id(), held.id()}));
   EXPECT_TRUE(bm_.Unfinished(held.id()).empty());
+}
+
+}  // namespace
+}  // namespace dfs
+
+namespace dfs {
+namespace {
+
+// A pass looks at what changed, not at the whole namespace: here the sweep looks at one
+// block id per pass.
+class ReplicationPassTest : public BlockManagerTest {
+ protected:
+  ReplicationPassTest() : BlockManagerTest(1) {}
+};
+
+TEST_F(ReplicationPassTest, APassLooksAtChangedBlocksAndTheSweepCoversTheRest) {
+  std::vector<proto::Block> blocks;
+  for (int i = 0; i < 20; ++i) {
+    auto b = File("/f" + std::to_string(i), {100}, 2);
+    blocks.push_back(b[0]);
+  }
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  AddDatanode("c");
+  for (auto* dn : {a, b}) bm_.ProcessFullReport(dn, blocks);
+  bm_.ComputeReplicationWork(100);  // the first pass as leader looks at every block
+  EXPECT_EQ(bm_.last_pass_blocks(), 20u);
+  EXPECT_EQ(bm_.under_replicated(), 0u);
+  bm_.ComputeReplicationWork(100);  // nothing changed: one block id of the sweep
+  EXPECT_EQ(bm_.last_pass_blocks(), 1u);
+
+  // A lost replica is looked at in the next pass.
+  bm_.BlockDeleted(b, blocks[7].id());
+  bm_.ComputeReplicationWork(100);
+  EXPECT_LE(bm_.last_pass_blocks(), 2u);
+  EXPECT_EQ(bm_.under_replicated(), 1u);
+  ASSERT_EQ(Replicates(a).size(), 1u);
+  EXPECT_EQ(Replicates(a)[0].block().id(), blocks[7].id());
+  // It stays in view until it has its replicas again.
+  bm_.ComputeReplicationWork(100);
+  EXPECT_EQ(bm_.under_replicated(), 1u);
+  bm_.BlockReceived(datanodes_.Find("c"), blocks[7]);
+  bm_.ComputeReplicationWork(100);
+  EXPECT_EQ(bm_.under_replicated(), 0u);
+
+  // A change nothing reported (the replication factor raised behind the manager's back)
+  // is found by the sweep within a round of it.
+  ASSERT_OK(ns_.Apply(ops_.SetReplication("/f3", 3)).status);
+  for (int pass = 0; pass < 21 && Replicates(a).size() + Replicates(b).size() < 2; ++pass) {
+    bm_.ComputeReplicationWork(100);
+  }
+  auto all = Replicates(a);
+  for (const auto& r : Replicates(b)) all.push_back(r);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all.back().block().id(), blocks[3].id());
+}
+
+TEST_F(ReplicationPassTest, ANewReplicationFactorIsLookedAtInTheNextPass) {
+  auto blocks = File("/f", {100, 100}, 3);
+  DatanodeState* a = AddDatanode("a", 1000);
+  DatanodeState* b = AddDatanode("b", 9000);
+  DatanodeState* c = AddDatanode("c", 5000);
+  for (auto* dn : {a, b, c}) bm_.ProcessFullReport(dn, blocks);
+  bm_.ComputeReplicationWork(4);
+  ASSERT_OK(ns_.Apply(ops_.SetReplication("/f", 2)).status);
+  bm_.FileChanged(*ns_.GetFile("/f").value());
+  bm_.ComputeReplicationWork(4);
+  EXPECT_EQ(Deletes(b), (std::set<uint64_t>{blocks[0].id(), blocks[1].id()}));
+}
+
+TEST_F(ReplicationPassTest, AFollowerTracksNothingAndLooksAtEverythingOnceItLeads) {
+  auto blocks = File("/f", {100, 100, 100}, 2);
+  DatanodeState* a = AddDatanode("a");
+  AddDatanode("b");
+  bm_.SetTracking(false);
+  bm_.ProcessFullReport(a, blocks);
+  bm_.SetTracking(true);
+  bm_.ComputeReplicationWork(100);
+  EXPECT_EQ(bm_.last_pass_blocks(), 3u);
+  EXPECT_EQ(bm_.under_replicated(), 3u);
+  EXPECT_EQ(Replicates(a).size(), 3u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "namenode/namespace.h"
 #include "tests/common/status_assert.h"
@@ -49,6 +50,9 @@ TEST_F(NamespaceImageTest, LoadedImageHasTheSameTreeBlocksAndLeases) {
   EXPECT_EQ(loaded.directory_count(), ns_.directory_count());
   EXPECT_EQ(loaded.block_count(), ns_.block_count());
   EXPECT_TRUE(loaded.GetFileInfo("/data/open")->under_construction());
+  std::vector<std::string> open;
+  loaded.ForEachOpenFile([&](const Inode& f) { open.push_back(loaded.PathOf(f.id)); });
+  EXPECT_EQ(open, std::vector<std::string>{"/data/open"});
   EXPECT_FALSE(std::filesystem::exists(image_ + ".tmp"));
 }
 

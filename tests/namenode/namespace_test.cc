@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "tests/common/status_assert.h"
 #include "tests/namenode/namespace_ops.h"
@@ -325,6 +327,27 @@ TEST_F(NamespaceTest, ContentSummaryCountsTheSubtree) {
   EXPECT_EQ(sum->directories, 2u);
   EXPECT_EQ(sum->length, 125u);
   EXPECT_EQ(sum->space_consumed, 120u * 2 + 5u * 3);
+}
+
+TEST_F(NamespaceTest, OpenFilesAreTrackedFromCreateOrAppendToCloseOrDelete) {
+  auto open_files = [&] {
+    std::vector<std::string> out;
+    ns_.ForEachOpenFile([&](const Inode& f) { out.push_back(ns_.PathOf(f.id)); });
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  ASSERT_OK(ns_.Apply(ops_.Create("/a")).status);
+  ASSERT_OK(ns_.Apply(ops_.Create("/b")).status);
+  EXPECT_EQ(open_files(), (std::vector<std::string>{"/a", "/b"}));
+  ASSERT_OK(ns_.Apply(ops_.Complete("/a")).status);
+  ASSERT_OK(ns_.Apply(ops_.Delete("/b")).status);
+  EXPECT_TRUE(open_files().empty());
+  ASSERT_OK(ns_.Apply(ops_.Append("/a")).status);
+  ASSERT_OK(ns_.Apply(ops_.Rename("/a", "/c")).status);
+  EXPECT_EQ(open_files(), std::vector<std::string>{"/c"});
+  // Overwriting an open file by its own writer replaces it.
+  ASSERT_OK(ns_.Apply(ops_.Create("/c", "client-1", true)).status);
+  EXPECT_EQ(open_files(), std::vector<std::string>{"/c"});
 }
 
 }  // namespace
