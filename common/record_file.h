@@ -18,18 +18,27 @@ namespace dfs {
 class RecordWriter {
  public:
   ~RecordWriter();
-  // Opens path for appending (creating it), positioned at its end.
-  static Result<RecordWriter*> Open(const std::string& path);
+  // Opens path for appending (creating it), positioned at its end, which must be the end
+  // of its last record. With `preallocate` > 0 the file is extended with zeros that many
+  // bytes ahead of the records, so a sync after appending overwrites blocks the file
+  // already has instead of growing it: on ext4 that halves the cost of an fdatasync. A
+  // reader takes the zeros for the end (RecordReader::zero_tail).
+  static Result<RecordWriter*> Open(const std::string& path, uint64_t preallocate = 0);
   // Buffers one record; Flush writes the buffer, Sync also fdatasyncs.
   void Append(const std::string& payload);
   Status Flush();
   Status Sync();
+  // Syncs, then cuts off the zeros ahead of the records: for a file that is done.
+  Status Finish();
   uint64_t size() const { return size_ + buf_.size(); }
 
  private:
-  RecordWriter(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  RecordWriter(int fd, uint64_t size, uint64_t preallocate)
+      : fd_(fd), size_(size), allocated_(size), preallocate_(preallocate) {}
   int fd_;
-  uint64_t size_;
+  uint64_t size_;       // the end of the records written
+  uint64_t allocated_;  // the end of the file (zeros from size_ on)
+  uint64_t preallocate_;
   std::string buf_;
 };
 
@@ -39,9 +48,12 @@ class RecordReader {
   static Result<RecordReader*> Open(const std::string& path);
   // Reads the next record. Returns OutOfRange at a clean end; at a torn tail it also
   // returns OutOfRange and sets torn() with the offset where the good records end.
-  // A record whose CRC fails with more data after it is DataLoss.
+  // A record whose CRC fails with more than zeros after it is DataLoss.
   Status Next(std::string* payload);
   bool torn() const { return torn_; }
+  // The records end where only zeros follow (a preallocated file, or one a crash
+  // extended): torn() too, but nothing was lost.
+  bool zero_tail() const { return zero_tail_; }
   uint64_t good_bytes() const { return offset_; }
 
  private:
@@ -49,6 +61,7 @@ class RecordReader {
   std::string data_;
   uint64_t offset_ = 0;
   bool torn_ = false;
+  bool zero_tail_ = false;
 };
 
 // Writes data to path atomically (temporary file, fsync, rename, fsync of the directory).

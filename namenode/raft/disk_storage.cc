@@ -20,8 +20,9 @@ namespace {
 constexpr char kMetaName[] = "meta";
 constexpr char kMetaTmpName[] = "meta.tmp";
 
-Result<std::unique_ptr<RecordWriter>> OpenWriter(const std::string& path) {
-  ASSIGN_OR_RETURN(RecordWriter * w, RecordWriter::Open(path));
+Result<std::unique_ptr<RecordWriter>> OpenWriter(const std::string& path,
+                                                 uint64_t preallocate = 0) {
+  ASSIGN_OR_RETURN(RecordWriter * w, RecordWriter::Open(path, preallocate));
   return std::unique_ptr<RecordWriter>(w);
 }
 
@@ -75,15 +76,17 @@ Result<std::unique_ptr<DiskStorage>> DiskStorage::Open(const std::string& dir,
 
 Status DiskStorage::Recover() {
   // Everything is read and checked before anything on disk changes.
-  std::vector<std::pair<std::string, uint64_t>> truncations;
+  std::vector<Truncation> truncations;
   RETURN_IF_ERROR(RecoverMeta(&truncations));
   RETURN_IF_ERROR(RecoverSegments(&truncations));
 
-  for (const auto& [path, size] : truncations) {
-    spdlog::warn(
-        "raft storage: {} ends in a torn record (a crash mid-write); truncating at byte {}", path,
-        size);
-    RETURN_IF_ERROR(TruncateDurably(path, size));
+  for (const Truncation& t : truncations) {
+    if (t.torn) {
+      spdlog::warn(
+          "raft storage: {} ends in a torn record (a crash mid-write); truncating at byte {}",
+          t.path, t.size);
+    }
+    RETURN_IF_ERROR(TruncateDurably(t.path, t.size));
   }
   RETURN_IF_ERROR(Unlink(dir_ + "/" + kMetaTmpName));
   const std::string meta = dir_ + "/" + kMetaName;
@@ -102,7 +105,7 @@ Status DiskStorage::Recover() {
   return Status::Ok();
 }
 
-Status DiskStorage::RecoverMeta(std::vector<std::pair<std::string, uint64_t>>* truncations) {
+Status DiskStorage::RecoverMeta(std::vector<Truncation>* truncations) {
   const std::string path = dir_ + "/" + kMetaName;
   if (!fs::exists(path)) return Status::Ok();
   ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenReader(path));
@@ -119,11 +122,11 @@ Status DiskStorage::RecoverMeta(std::vector<std::pair<std::string, uint64_t>>* t
     if (r->snapshot) snapshot_ = *r->snapshot;
   }
   if (s.code() != Code::kOutOfRange) return Corrupt(path, s.message());
-  if (reader->torn()) truncations->emplace_back(path, reader->good_bytes());
+  if (reader->torn()) truncations->push_back({path, reader->good_bytes(), !reader->zero_tail()});
   return Status::Ok();
 }
 
-Status DiskStorage::RecoverSegments(std::vector<std::pair<std::string, uint64_t>>* truncations) {
+Status DiskStorage::RecoverSegments(std::vector<Truncation>* truncations) {
   std::vector<Segment> segs;
   std::error_code ec;
   for (const auto& de : fs::directory_iterator(dir_, ec)) {
@@ -177,11 +180,11 @@ Status DiskStorage::RecoverSegments(std::vector<std::pair<std::string, uint64_t>
     }
     if (s.code() != Code::kOutOfRange) return Corrupt(seg.path, s.message());
     if (reader->torn()) {
-      if (i + 1 != segs.size()) {
+      if (i + 1 != segs.size() && !reader->zero_tail()) {
         return Corrupt(seg.path, "cut short at offset " + std::to_string(reader->good_bytes()) +
                                      " but it is not the last segment");
       }
-      truncations->emplace_back(seg.path, reader->good_bytes());
+      truncations->push_back({seg.path, reader->good_bytes(), !reader->zero_tail()});
     }
     seg.last = expected - 1;
   }
@@ -246,19 +249,20 @@ Status DiskStorage::AppendLocked(const std::vector<Entry>& entries) {
 Status DiskStorage::PrepareSegmentFor(uint64_t index) {
   if (!segments_.empty() && segments_.back().last + 1 == index) {
     if (!active_) {
-      ASSIGN_OR_RETURN(active_, OpenWriter(segments_.back().path));
+      ASSIGN_OR_RETURN(active_, OpenWriter(segments_.back().path, options_.preallocate_bytes));
     }
     if (active_->size() < options_.segment_bytes) return Status::Ok();
   }
   if (active_) {
-    // A full segment gets its one sync now; the new one is synced by Sync().
-    if (active_dirty_) RETURN_IF_ERROR(active_->Sync());
+    // A full segment gets its one sync now, cut back to its entries before the next
+    // segment exists; the new one is synced by Sync().
+    RETURN_IF_ERROR(active_->Finish());
     active_.reset();
     active_dirty_ = false;
   }
   const std::string path = dir_ + "/" + SegmentFileName(index);
   if (fs::exists(path)) return Internal("raft log segment " + path + " exists already");
-  ASSIGN_OR_RETURN(active_, OpenWriter(path));
+  ASSIGN_OR_RETURN(active_, OpenWriter(path, options_.preallocate_bytes));
   segments_.push_back({index, index - 1, path});
   dir_dirty_ = true;
   return Status::Ok();

@@ -46,6 +46,29 @@ class RecordFileTest : public ::testing::Test {
   std::string path_;
 };
 
+TEST_F(RecordFileTest, PreallocatedFileEndsAtItsLastRecordAndFinishCutsTheZeros) {
+  auto w = RecordWriter::Open(path_, 4096);
+  ASSERT_OK(w);
+  std::unique_ptr<RecordWriter> writer(*w);
+  const std::vector<std::string> records = {"one", "", std::string(5000, 'x'), "four"};
+  for (const auto& r : records) writer->Append(r);
+  ASSERT_OK(writer->Sync());
+  uint64_t logical = writer->size();
+  EXPECT_GE(std::filesystem::file_size(path_), logical + 2048) << "zeros ahead of the records";
+  std::vector<std::string> got;
+  std::unique_ptr<RecordReader> reader;
+  EXPECT_CODE(ReadAll(&got, &reader), kOutOfRange);
+  EXPECT_EQ(got, records);
+  EXPECT_TRUE(reader->zero_tail());
+  EXPECT_EQ(reader->good_bytes(), logical);
+  ASSERT_OK(writer->Finish());
+  EXPECT_EQ(std::filesystem::file_size(path_), logical);
+  got.clear();
+  EXPECT_CODE(ReadAll(&got, &reader), kOutOfRange);
+  EXPECT_EQ(got, records);
+  EXPECT_FALSE(reader->torn());
+}
+
 TEST_F(RecordFileTest, RecordsRoundTripIncludingEmptyAndBinaryPayloads) {
   const std::vector<std::string> records = {"first", "", std::string("a\0b\xff", 4),
                                             std::string(100'000, 'x')};
