@@ -18,6 +18,8 @@
 #include <functional>
 #include <thread>
 
+#include <unistd.h>
+
 #include "client/file_system.h"
 #include "client/input_stream.h"
 #include "client/output_stream.h"
@@ -30,6 +32,21 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// CPU seconds the whole machine has spent busy (every process, the kernel's interrupt
+// work and time stolen by the hypervisor included), from /proc/stat; 0 if unreadable.
+double BusyCpuSeconds() {
+  FILE* f = fopen("/proc/stat", "r");
+  if (!f) return 0;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
+                     softirq = 0, steal = 0;
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system,
+                 &idle, &iowait, &irq, &softirq, &steal);
+  fclose(f);
+  if (n != 8) return 0;
+  return static_cast<double>(user + nice + system + irq + softirq + steal) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // Runs fn(thread, i) for i in [0, count) split over threads; returns seconds taken.
@@ -134,13 +151,16 @@ int Nn(FileSystem* fs, int threads, uint64_t count) {
        }},
   };
   for (const auto& op : ops) {
+    double busy = BusyCpuSeconds();
     auto secs = Parallel(threads, count, op.fn);
+    busy = BusyCpuSeconds() - busy;
     if (!secs.ok()) {
       fprintf(stderr, "%s failed: %s\n", op.name, secs.status().ToString().c_str());
       return 1;
     }
-    printf("%-7s %lu ops, %d threads: %.2f s, %.0f ops/s\n", op.name, count, threads, *secs,
-           static_cast<double>(count) / *secs);
+    printf("%-7s %lu ops, %d threads: %.2f s, %.0f ops/s, %.0f us of CPU per op (all "
+           "processes)\n", op.name, count, threads, *secs, static_cast<double>(count) / *secs,
+           busy * 1e6 / static_cast<double>(count));
   }
   fs->Delete(base, true);
   return 0;
