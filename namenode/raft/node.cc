@@ -143,8 +143,10 @@ void Node::Stop() {
     apply_cv_.notify_all();
   }
   if (applier_.joinable()) applier_.join();
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  // The transport first: it cancels the peers' open streams, which would otherwise hold
+  // the server's shutdown to its deadline.
   if (transport_) transport_->Stop();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   FailPending(Unavailable("namenode is shutting down"));
   std::lock_guard<std::mutex> l(mu_);
   for (auto& [entry, done] : proposals_) done(Unavailable("namenode is shutting down"));

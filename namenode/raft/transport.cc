@@ -18,7 +18,6 @@ namespace {
 constexpr size_t kMaxQueuedMessages = 4096;
 constexpr size_t kMaxBatchBytes = 16 << 20;
 constexpr size_t kSnapshotChunkBytes = 1 << 20;
-constexpr auto kSendDeadline = std::chrono::seconds(3);
 
 void ToProto(const Message& m, proto::RaftMessage* p) {
   p->set_type(static_cast<uint32_t>(m.type));
@@ -99,22 +98,6 @@ Result<Message> FromProto(proto::RaftMessage* p) {
   return m;
 }
 
-bool SendBatch(proto::RaftTransport::Stub& stub, const std::string& own_address,
-               const std::vector<Message>& messages) {
-  proto::RaftBatch req;
-  req.set_from_address(own_address);
-  for (const Message& m : messages) ToProto(m, req.add_messages());
-  proto::RaftAck ack;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + kSendDeadline);
-  grpc::Status s = stub.Send(&ctx, req, &ack);
-  if (!s.ok()) {
-    spdlog::debug("raft: sending {} messages to node {}: {}", messages.size(), messages[0].to,
-                  s.error_message());
-  }
-  return s.ok();
-}
-
 bool StreamSnapshot(proto::RaftTransport::Stub& stub, const std::string& own_address,
                     const std::string& path, const Message& m) {
   std::ifstream in(path, std::ios::binary);
@@ -166,29 +149,44 @@ struct Transport::Peer {
   std::deque<Message> queue;
   std::condition_variable cv;
   std::thread thread;
+  // The open Send stream (sender thread), and its context (set and reset under mu_, so
+  // Stop can cancel a write blocked on a peer that stopped reading).
+  std::unique_ptr<grpc::ClientContext> ctx;
+  std::unique_ptr<grpc::ClientWriter<proto::RaftBatch>> stream;
+  proto::RaftAck ack;
 };
 
 class Transport::Service final : public proto::RaftTransport::Service {
  public:
   explicit Service(Transport* t) : t_(t) {}
 
-  grpc::Status Send(grpc::ServerContext*, const proto::RaftBatch* req, proto::RaftAck*) override {
-    if (t_->cut_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "cut off (test hook)");
-    std::vector<Message> msgs;
-    msgs.reserve(req->messages_size());
-    auto* batch = const_cast<proto::RaftBatch*>(req);  // entries' data is moved out
-    for (auto& pm : *batch->mutable_messages()) {
-      auto m = FromProto(&pm);
-      if (!m.ok()) return ToGrpc(m.status());
-      if (m->to != t_->self_) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            "message for node " + std::to_string(m->to) + " sent to node " +
-                                std::to_string(t_->self_));
+  grpc::Status Send(grpc::ServerContext* ctx, grpc::ServerReader<proto::RaftBatch>* reader,
+                    proto::RaftAck*) override {
+    if (!t_->Track(ctx, true)) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "stopping");
+    grpc::Status status = Receive(reader);
+    t_->Track(ctx, false);
+    return status;
+  }
+
+  grpc::Status Receive(grpc::ServerReader<proto::RaftBatch>* reader) {
+    proto::RaftBatch batch;
+    while (reader->Read(&batch)) {
+      if (t_->cut_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "cut off (test hook)");
+      std::vector<Message> msgs;
+      msgs.reserve(batch.messages_size());
+      for (auto& pm : *batch.mutable_messages()) {  // entries' data is moved out
+        auto m = FromProto(&pm);
+        if (!m.ok()) return ToGrpc(m.status());
+        if (m->to != t_->self_) {
+          return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "message for node " + std::to_string(m->to) + " sent to node " +
+                                  std::to_string(t_->self_));
+        }
+        msgs.push_back(std::move(*m));
       }
-      msgs.push_back(std::move(*m));
+      if (!msgs.empty()) t_->Learn(msgs.front().from, batch.from_address());
+      t_->handler_->OnMessages(std::move(msgs));
     }
-    if (!msgs.empty()) t_->Learn(msgs.front().from, req->from_address());
-    t_->handler_->OnMessages(std::move(msgs));
     return grpc::Status::OK;
   }
 
@@ -318,7 +316,11 @@ void Transport::SenderLoop(Peer* peer) {
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
     peer->cv.wait(l, [&] { return stopping_ || !peer->queue.empty(); });
-    if (stopping_) return;
+    if (stopping_) {
+      l.unlock();
+      CloseStream(peer);
+      return;
+    }
     std::vector<Message> batch;
     size_t bytes = 0;
     while (!peer->queue.empty() && bytes < kMaxBatchBytes &&
@@ -346,11 +348,49 @@ void Transport::SenderLoop(Peer* peer) {
       bool ok = !cut_ && StreamSnapshot(*stub, own_address_, SnapshotPath(snapshot->snapshot.index),
                                         *snapshot);
       handler_->OnSnapshotSent(peer->id, ok);
-    } else if (cut_ || !SendBatch(*stub, own_address_, batch)) {
+    } else if (cut_ || !Deliver(peer, *stub, batch)) {
+      CloseStream(peer);
       handler_->OnUnreachable(peer->id);
     }
     l.lock();
   }
+}
+
+bool Transport::Deliver(Peer* peer, proto::RaftTransport::Stub& stub,
+                        const std::vector<Message>& messages) {
+  if (!peer->stream) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopping_) return false;
+      peer->ctx = std::make_unique<grpc::ClientContext>();
+    }
+    peer->stream = stub.Send(peer->ctx.get(), &peer->ack);
+  }
+  proto::RaftBatch batch;
+  batch.set_from_address(own_address_);
+  for (const Message& m : messages) ToProto(m, batch.add_messages());
+  return peer->stream->Write(batch);
+}
+
+void Transport::CloseStream(Peer* peer) {
+  if (!peer->stream) return;
+  peer->ctx->TryCancel();
+  grpc::Status s = peer->stream->Finish();
+  spdlog::debug("raft: stream to node {} closed: {}", peer->id, s.error_message());
+  std::lock_guard<std::mutex> l(mu_);
+  peer->stream.reset();
+  peer->ctx.reset();
+}
+
+bool Transport::Track(grpc::ServerContext* ctx, bool open) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!open) {
+    inbound_.erase(ctx);
+    return true;
+  }
+  if (stopping_) return false;
+  inbound_.insert(ctx);
+  return true;
 }
 
 void Transport::Stop() {
@@ -359,7 +399,11 @@ void Transport::Stop() {
     std::lock_guard<std::mutex> l(mu_);
     if (stopping_) return;
     stopping_ = true;
-    for (auto& [id, p] : peers_) p->cv.notify_all();
+    for (auto& [id, p] : peers_) {
+      p->cv.notify_all();
+      if (p->ctx) p->ctx->TryCancel();  // a write blocked on a peer that stopped reading
+    }
+    for (grpc::ServerContext* ctx : inbound_) ctx->TryCancel();
   }
   for (auto& [id, p] : peers_) p->thread.join();
 }

@@ -1,11 +1,12 @@
 // Transport: carries Raft messages between the replicas of a namenode group over gRPC,
 // on the node's own port and threads.
 //
-// Contract: Send never blocks. Each peer has a sender thread that takes every message
-// queued for it and delivers them in one RaftTransport.Send call, so entries batch up
-// naturally while a call is in flight. Delivery is best effort, as Raft expects: a call
-// that fails drops its messages and the handler hears OnUnreachable (the core then
-// probes). A kSnapshot message is preceded by the snapshot's data, streamed from
+// Contract: Send never blocks. Each peer has a sender thread that keeps one
+// RaftTransport.Send stream open to it and writes every message queued meanwhile as one
+// batch, so entries batch up naturally while a write is in flight. Delivery is best
+// effort, as Raft expects: a write that fails drops its messages, closes the stream (the
+// next batch opens another) and the handler hears OnUnreachable (the core then probes).
+// Keepalive pings close a stream to a peer that stopped answering. A kSnapshot message is preceded by the snapshot's data, streamed from
 // SnapshotPath(index) in 1 MiB chunks; the handler hears OnSnapshotSent either way.
 // The receiving side writes the chunks to a temporary file, syncs it, renames it to
 // SnapshotPath(index) and only then hands the kSnapshot message on.
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +34,7 @@
 
 #include "common/status.h"
 #include "namenode/raft/messages.h"
+#include "proto/raft.grpc.pb.h"
 
 namespace dfs::raft {
 
@@ -68,6 +71,11 @@ class Transport {
   class Service;
   Peer* PeerFor(NodeId id);  // REQUIRES: mu_ held
   void SenderLoop(Peer* peer);
+  // Writes the messages to the peer's stream, opening it first if needed.
+  bool Deliver(Peer* peer, proto::RaftTransport::Stub& stub, const std::vector<Message>& messages);
+  void CloseStream(Peer* peer);
+  // Registers (open) or forgets an inbound stream; false once stopping.
+  bool Track(grpc::ServerContext* ctx, bool open);
   void Learn(NodeId id, const std::string& address);
 
   const NodeId self_;
@@ -79,6 +87,7 @@ class Transport {
 
   std::mutex mu_;
   std::map<NodeId, std::unique_ptr<Peer>> peers_;  // guarded by mu_
+  std::set<grpc::ServerContext*> inbound_;         // guarded by mu_: open Send streams
   bool stopping_ = false;                          // guarded by mu_
 };
 
