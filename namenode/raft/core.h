@@ -150,7 +150,8 @@ class RaftCore {
 
   // Replication (replication.cc).
   void AppendAsLeader(std::vector<Entry> entries);
-  bool MaybeSendAppend(NodeId to, bool send_if_empty);
+  // context: kCommitOnly if the append is sent only to carry the commit index.
+  bool MaybeSendAppend(NodeId to, bool send_if_empty, uint64_t context = 0);
   void SendAppend(NodeId to) { MaybeSendAppend(to, true); }
   void BroadcastAppend();
   void SendSnapshot(NodeId to, Progress& pr);

@@ -71,13 +71,18 @@ const char* MessageTypeName(MessageType t);
 // Context value of a vote request sent because of a leadership transfer; such
 // a request is honoured even by voters that recently heard from a leader.
 inline constexpr uint64_t kCampaignTransfer = 1;
+// Context value of an empty append that only tells a follower known to hold every entry
+// the new commit index: the follower answers it only if it refuses it.
+inline constexpr uint64_t kCommitOnly = 1;
 
 // One message between two cores. Field meaning per type:
 //   kPreVote/kVote:     index, log_term = candidate's last log index and term;
 //                       context = kCampaignTransfer when forced by TimeoutNow.
 //   kPreVoteResp/kVoteResp: reject.
 //   kAppend:            index, log_term = index and term of the entry before
-//                       `entries`; commit = leader's commit index.
+//                       `entries`; commit = leader's commit index;
+//                       context = kCommitOnly on an empty append sent only for
+//                       the commit index.
 //   kAppendResp:        !reject: index = highest index known to match.
 //                       reject:  index = the rejected previous index;
 //                       hint_index/hint_term = follower's conflict hint: the

@@ -51,7 +51,7 @@ void RaftCore::SyncProgress() {
   }
 }
 
-bool RaftCore::MaybeSendAppend(NodeId to, bool send_if_empty) {
+bool RaftCore::MaybeSendAppend(NodeId to, bool send_if_empty, uint64_t context) {
   auto it = progress_.find(to);
   if (it == progress_.end()) return false;
   Progress& pr = it->second;
@@ -75,6 +75,7 @@ bool RaftCore::MaybeSendAppend(NodeId to, bool send_if_empty) {
   m.to = to;
   m.index = prev;
   m.log_term = *prev_term;
+  if (entries.empty()) m.context = context;
   m.entries = std::move(entries);
   m.commit = log_.committed();
   Send(std::move(m));
@@ -122,7 +123,7 @@ void RaftCore::OnCommitAdvanced() {
   for (auto& [id, pr] : progress_) {
     if (id != cfg_.id && pr.state == Progress::State::kReplicate && !pr.IsPaused() &&
         pr.next > log_.LastIndex()) {
-      SendAppend(id);
+      MaybeSendAppend(id, true, kCommitOnly);
     }
   }
   // A leader that removed itself leads until the removal commits.
@@ -227,6 +228,8 @@ void RaftCore::HandleAppend(const Message& m) {
     return;
   }
   if (std::optional<uint64_t> last = log_.MaybeAppend(m.index, m.log_term, m.commit, m.entries)) {
+    // The leader knows we hold everything it sent; it waits for no answer to this.
+    if (m.context == kCommitOnly && m.entries.empty()) return;
     resp.index = *last;
     Send(std::move(resp));
     return;
