@@ -75,7 +75,20 @@ Result<std::unique_ptr<MiniCluster>> MiniCluster::StartOnce(MiniClusterOptions o
   c->datanode_pids_.assign(static_cast<size_t>(options.datanodes), -1);
   c->datanode_ports_.assign(static_cast<size_t>(options.datanodes), 0);
   for (int i = 0; i < options.datanodes; ++i) RETURN_IF_ERROR(c->StartDatanode(i));
-  RETURN_IF_ERROR(c->WaitForLiveDatanodes(options.datanodes));
+  if (Status live = c->WaitForLiveDatanodes(options.datanodes); !live.ok()) {
+    // A datanode whose port was taken meanwhile exits: Start tries again on other ports.
+    for (int i = 0; i < options.datanodes; ++i) {
+      pid_t& pid = c->datanode_pids_[static_cast<size_t>(i)];
+      if (pid > 0 && waitpid(pid, nullptr, WNOHANG) == pid) {
+        pid = -1;
+        std::ifstream in(c->dir_ + "/logs/datanode" + std::to_string(i) + ".log");
+        std::string line, last;
+        while (std::getline(in, line)) last = line;
+        return Internal("datanode " + std::to_string(i) + " exited at start: " + last);
+      }
+    }
+    return live;
+  }
   std::ofstream(c->client_conf_path()) << "namenodes = " << c->namenode_address() << "\n";
   return c;
 }

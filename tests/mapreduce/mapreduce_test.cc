@@ -180,7 +180,7 @@ class MapReduceTest : public ::testing::Test {
 };
 
 TEST_F(MapReduceTest, WordCountOverManyBlocksMatchesReferenceCount) {
-  StartCluster("600000", "4M");
+  ASSERT_NO_FATAL_FAILURE(StartCluster("600000", "4M"));
   Counts want = WriteInput(100 << 20);  // 25 blocks
   std::string out;
   int rc = cluster_->Run("mr",
@@ -201,7 +201,7 @@ TEST_F(MapReduceTest, WordCountOverManyBlocksMatchesReferenceCount) {
 }
 
 TEST_F(MapReduceTest, StreamingWordCountMatchesTheCppJob) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   Counts want = WriteInput(3 << 20);
   std::ofstream(cluster_->dir() + "/map.awk")
       << "{ for (i = 1; i <= NF; i++) print $i \"\\t1\" }\n";
@@ -219,7 +219,7 @@ TEST_F(MapReduceTest, StreamingWordCountMatchesTheCppJob) {
 }
 
 TEST_F(MapReduceTest, WorkerKilledDuringMapPhaseStillGivesTheSameOutput) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   Counts want = WriteInput(8 << 20);
   std::string id = Submit(TestJob("/out", {"--param", "map_sleep_ms=1000"}));
   ASSERT_TRUE(WaitFor(
@@ -244,7 +244,7 @@ TEST_F(MapReduceTest, WorkerKilledDuringMapPhaseStillGivesTheSameOutput) {
 }
 
 TEST_F(MapReduceTest, WorkerKilledDuringReducePhaseStillGivesTheSameOutput) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   Counts want = WriteInput(4 << 20);
   std::string id = Submit(TestJob("/out", {"--param", "reduce_sleep_ms=2500"}));
   ASSERT_TRUE(WaitFor(
@@ -261,7 +261,7 @@ TEST_F(MapReduceTest, WorkerKilledDuringReducePhaseStillGivesTheSameOutput) {
 }
 
 TEST_F(MapReduceTest, MapperCrashingOnItsFirstAttemptIsRetried) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   Counts want = WriteInput(2 << 20);
   std::string out;
   auto args = TestJob("/out", {"--param", "crash_map=1", "--param", "crash_attempts=1", "--wait"});
@@ -276,7 +276,7 @@ TEST_F(MapReduceTest, MapperCrashingOnItsFirstAttemptIsRetried) {
 }
 
 TEST_F(MapReduceTest, MapperThatAlwaysCrashesFailsTheJobWithItsError) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   WriteInput(1 << 20);
   std::string out;
   auto args =
@@ -291,7 +291,7 @@ TEST_F(MapReduceTest, MapperThatAlwaysCrashesFailsTheJobWithItsError) {
 }
 
 TEST_F(MapReduceTest, HungTaskIsKilledAndRetried) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   Counts want = WriteInput(2 << 20);
   std::string id = Submit(TestJob("/out", {"--param", "hang_map=0", "--task-timeout-ms", "2000"}));
   auto job = WaitForEnd(id);
@@ -304,7 +304,7 @@ TEST_F(MapReduceTest, HungTaskIsKilledAndRetried) {
 }
 
 TEST_F(MapReduceTest, StragglerGetsABackupAndOutputIsNotDuplicated) {
-  StartCluster("1000");
+  ASSERT_NO_FATAL_FAILURE(StartCluster("1000"));
   Counts want = WriteInput(3 << 20);
   std::string id = Submit(TestJob("/out", {"--param", "slow_map=0", "--param", "slow_ms=60000"}));
   auto job = WaitForEnd(id);
@@ -314,7 +314,7 @@ TEST_F(MapReduceTest, StragglerGetsABackupAndOutputIsNotDuplicated) {
 }
 
 TEST_F(MapReduceTest, SortedRecordsComeOutGloballySortedAndValidate) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   std::string out;
   ASSERT_EQ(cluster_->Run("sort", {"gen", "--records", "40000", "--output", "/records/a"}, &out), 0)
       << out;
@@ -349,7 +349,7 @@ TEST_F(MapReduceTest, SortedRecordsComeOutGloballySortedAndValidate) {
 }
 
 TEST_F(MapReduceTest, KilledJobEndsAndCleansUp) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   WriteInput(2 << 20);
   std::string id = Submit(TestJob("/out", {"--param", "map_sleep_ms=60000"}));
   ASSERT_TRUE(WaitFor([&] { return Job(id, true).maps_running() > 0; }));
@@ -365,7 +365,7 @@ TEST_F(MapReduceTest, KilledJobEndsAndCleansUp) {
 }
 
 TEST_F(MapReduceTest, BadSubmissionsAreRefusedAndChangeNothing) {
-  StartCluster();
+  ASSERT_NO_FATAL_FAILURE(StartCluster());
   WriteInput(100'000);
   std::string out;
   auto no_reducers = TestJob("/o1");
