@@ -18,6 +18,8 @@ namespace {
 constexpr size_t kMaxQueuedMessages = 4096;
 constexpr size_t kMaxBatchBytes = 16 << 20;
 constexpr size_t kSnapshotChunkBytes = 1 << 20;
+// A stream not written to for this long is replaced before the next write.
+constexpr auto kIdleStream = std::chrono::milliseconds(500);
 
 void ToProto(const Message& m, proto::RaftMessage* p) {
   p->set_type(static_cast<uint32_t>(m.type));
@@ -153,6 +155,7 @@ struct Transport::Peer {
   // Stop can cancel a write blocked on a peer that stopped reading).
   std::unique_ptr<grpc::ClientContext> ctx;
   std::unique_ptr<grpc::ClientWriter<proto::RaftBatch>> stream;
+  std::chrono::steady_clock::time_point last_write;
   proto::RaftAck ack;
 };
 
@@ -358,18 +361,33 @@ void Transport::SenderLoop(Peer* peer) {
 
 bool Transport::Deliver(Peer* peer, proto::RaftTransport::Stub& stub,
                         const std::vector<Message>& messages) {
-  if (!peer->stream) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stopping_) return false;
-      peer->ctx = std::make_unique<grpc::ClientContext>();
-    }
-    peer->stream = stub.Send(peer->ctx.get(), &peer->ack);
-  }
   proto::RaftBatch batch;
   batch.set_from_address(own_address_);
   for (const Message& m : messages) ToProto(m, batch.add_messages());
-  return peer->stream->Write(batch);
+  // A stream left idle may have died with the peer's previous run (a follower rarely
+  // writes to another follower until an election), and a write to it may be lost
+  // without an error: an idle stream is replaced before it is written to. A write that
+  // fails on an old stream is tried once more on a fresh one.
+  const auto now = std::chrono::steady_clock::now();
+  if (peer->stream && now - peer->last_write > kIdleStream) CloseStream(peer);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool fresh = !peer->stream;
+    if (fresh) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (stopping_) return false;
+        peer->ctx = std::make_unique<grpc::ClientContext>();
+      }
+      peer->stream = stub.Send(peer->ctx.get(), &peer->ack);
+    }
+    if (peer->stream->Write(batch)) {
+      peer->last_write = now;
+      return true;
+    }
+    if (fresh) return false;
+    CloseStream(peer);
+  }
+  return false;
 }
 
 void Transport::CloseStream(Peer* peer) {
