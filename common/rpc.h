@@ -11,10 +11,14 @@
 
 namespace dfs {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// keepalive: pings the server every second while the connection is idle and drops the
+// connection (failing its calls and streams) when 3 s pass without an answer; for
+// long-lived streams, whose writes would otherwise wait out TCP's own timeouts.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, bool keepalive = false);
 
 // Adds a listening port to builder; *bound_port receives the chosen port (address may
-// end in ":0"). Sets message size limits and keepalive for every server.
+// end in ":0"). Sets message size limits for every server, and lets clients ping as
+// often as MakeChannel's keepalive does.
 void ConfigureServer(grpc::ServerBuilder& builder, const std::string& address, int* bound_port);
 
 grpc::Status ToGrpc(const Status& s);

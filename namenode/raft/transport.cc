@@ -100,17 +100,16 @@ Result<Message> FromProto(proto::RaftMessage* p) {
   return m;
 }
 
-bool StreamSnapshot(proto::RaftTransport::Stub& stub, const std::string& own_address,
-                    const std::string& path, const Message& m) {
+bool StreamSnapshot(proto::RaftTransport::Stub& stub, grpc::ClientContext* ctx,
+                    const std::string& own_address, const std::string& path, const Message& m) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     spdlog::warn("raft: snapshot {} to send to node {} is gone", path, m.to);
     return false;
   }
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
   proto::RaftAck ack;
-  auto writer = stub.InstallSnapshot(&ctx, &ack);
+  auto writer = stub.InstallSnapshot(ctx, &ack);
   std::string buf(kSnapshotChunkBytes, '\0');
   uint64_t offset = 0;
   bool ok = true;
@@ -157,6 +156,7 @@ struct Transport::Peer {
   std::unique_ptr<grpc::ClientWriter<proto::RaftBatch>> stream;
   std::chrono::steady_clock::time_point last_write;
   proto::RaftAck ack;
+  grpc::ClientContext* snapshot_ctx = nullptr;  // guarded by mu_: a snapshot being sent
 };
 
 class Transport::Service final : public proto::RaftTransport::Service {
@@ -293,6 +293,7 @@ void Transport::SetAddresses(const std::map<NodeId, std::string>& addresses) {
     if (p->address != address) {
       p->address = address;
       p->stub.reset();
+      if (p->ctx) p->ctx->TryCancel();  // the open stream leads to the old address
     }
   }
 }
@@ -344,12 +345,11 @@ void Transport::SenderLoop(Peer* peer) {
       l.lock();
       continue;
     }
-    if (!peer->stub) peer->stub = proto::RaftTransport::NewStub(MakeChannel(peer->address));
+    if (!peer->stub) peer->stub = proto::RaftTransport::NewStub(MakeChannel(peer->address, true));
     std::shared_ptr<proto::RaftTransport::Stub> stub = peer->stub;
     l.unlock();
     if (snapshot) {
-      bool ok = !cut_ && StreamSnapshot(*stub, own_address_, SnapshotPath(snapshot->snapshot.index),
-                                        *snapshot);
+      bool ok = !cut_ && SendSnapshot(peer, *stub, *snapshot);
       handler_->OnSnapshotSent(peer->id, ok);
     } else if (cut_ || !Deliver(peer, *stub, batch)) {
       CloseStream(peer);
@@ -357,6 +357,19 @@ void Transport::SenderLoop(Peer* peer) {
     }
     l.lock();
   }
+}
+
+bool Transport::SendSnapshot(Peer* peer, proto::RaftTransport::Stub& stub, const Message& m) {
+  grpc::ClientContext ctx;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return false;
+    peer->snapshot_ctx = &ctx;  // Stop cancels it
+  }
+  bool ok = StreamSnapshot(stub, &ctx, own_address_, SnapshotPath(m.snapshot.index), m);
+  std::lock_guard<std::mutex> l(mu_);
+  peer->snapshot_ctx = nullptr;
+  return ok;
 }
 
 bool Transport::Deliver(Peer* peer, proto::RaftTransport::Stub& stub,
@@ -420,6 +433,7 @@ void Transport::Stop() {
     for (auto& [id, p] : peers_) {
       p->cv.notify_all();
       if (p->ctx) p->ctx->TryCancel();  // a write blocked on a peer that stopped reading
+      if (p->snapshot_ctx) p->snapshot_ctx->TryCancel();
     }
     for (grpc::ServerContext* ctx : inbound_) ctx->TryCancel();
   }

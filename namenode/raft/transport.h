@@ -6,8 +6,13 @@
 // batch, so entries batch up naturally while a write is in flight. Delivery is best
 // effort, as Raft expects: a write that fails drops its messages, closes the stream (the
 // next batch opens another) and the handler hears OnUnreachable (the core then probes).
-// Keepalive pings close a stream to a peer that stopped answering. A kSnapshot message is preceded by the snapshot's data, streamed from
-// SnapshotPath(index) in 1 MiB chunks; the handler hears OnSnapshotSent either way.
+// A write that succeeds is only handed to gRPC: it is lost if the stream dies before the
+// peer reads it (Raft recovers through the next heartbeat). A write blocks while the
+// peer's receive window is full; keepalive pings break the connection to a peer that
+// stopped answering within ~4 s. A stream idle for 500 ms is replaced before it is
+// written to (it may lead to a peer's previous run). A kSnapshot message is preceded by
+// the snapshot's data, streamed from SnapshotPath(index) in 1 MiB chunks; the handler
+// hears OnSnapshotSent either way.
 // The receiving side writes the chunks to a temporary file, syncs it, renames it to
 // SnapshotPath(index) and only then hands the kSnapshot message on.
 //
@@ -74,6 +79,7 @@ class Transport {
   // Writes the messages to the peer's stream, opening it first if needed.
   bool Deliver(Peer* peer, proto::RaftTransport::Stub& stub, const std::vector<Message>& messages);
   void CloseStream(Peer* peer);
+  bool SendSnapshot(Peer* peer, proto::RaftTransport::Stub& stub, const Message& m);
   // Registers (open) or forgets an inbound stream; false once stopping.
   bool Track(grpc::ServerContext* ctx, bool open);
   void Learn(NodeId id, const std::string& address);
