@@ -83,6 +83,8 @@ class BlockManager {
   void RecheckAll() { recheck_all_ = true; }
   // The file's replication factor changed.
   void FileChanged(const Inode& file);
+  // The block is no longer the one being written (the file got a new last block).
+  void BlockCompleted(uint64_t block_id) { Suspect(block_id); }
   static constexpr uint64_t kSweepPerPass = 10'000;
   // Blocks the last pass looked at.
   uint64_t last_pass_blocks() const { return last_pass_blocks_; }

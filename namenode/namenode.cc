@@ -405,6 +405,12 @@ void Namenode::Apply(uint64_t index, const std::string& entry) {
     datanodes_->SetOutOfService(ns_.decommissioned());
     blocks_->RecheckAll();
   }
+  if (r.status.ok() && op.has_add_block()) {
+    auto f = ns_.GetFile(op.add_block().path());
+    if (f.ok() && (*f)->blocks.size() >= 2) {
+      blocks_->BlockCompleted((*f)->blocks[(*f)->blocks.size() - 2].id());
+    }
+  }
   if (r.status.ok() && op.has_set_replication()) {
     auto f = ns_.GetFile(op.set_replication().path());
     if (f.ok()) blocks_->FileChanged(**f);

@@ -472,5 +472,25 @@ TEST_F(ReplicationPassTest, AFollowerTracksNothingAndLooksAtEverythingOnceItLead
   EXPECT_EQ(Replicates(a).size(), 3u);
 }
 
+TEST_F(ReplicationPassTest, ABlockLeftShortByItsPipelineIsLookedAtOnceTheNextOneStarts) {
+  for (int i = 0; i < 20; ++i) File("/other" + std::to_string(i), {100}, 2);  // sweep fodder
+  DatanodeState* a = AddDatanode("a");
+  AddDatanode("b");
+  ASSERT_OK(ns_.Apply(ops_.Create("/f", "w", false, false, 2)).status);
+  OpResult first = ns_.Apply(ops_.AddBlock("/f", "w"));
+  ASSERT_OK(first.status);
+  proto::Block b = first.block;
+  b.set_num_bytes(100);
+  bm_.BlockReceived(a, b);  // the pipeline lost its second datanode
+  bm_.ComputeReplicationWork(100);  // the block being written is the client's business
+  bm_.ComputeReplicationWork(100);
+  EXPECT_TRUE(Replicates(a).empty());
+  ASSERT_OK(ns_.Apply(ops_.AddBlock("/f", "w", b)).status);
+  bm_.BlockCompleted(b.id());  // as the namenode does when it applies the add_block
+  bm_.ComputeReplicationWork(100);
+  ASSERT_EQ(Replicates(a).size(), 1u);
+  EXPECT_EQ(Replicates(a)[0].block().id(), b.id());
+}
+
 }  // namespace
 }  // namespace dfs
