@@ -110,17 +110,18 @@ class ClientService final : public ServiceBase {
   grpc::ServerUnaryReactor* GetFileInfo(grpc::CallbackServerContext* ctx,
                                         const proto::GetFileInfoRequest* req,
                                         proto::GetFileInfoResponse* resp) override {
-    return AfterBarrier(ctx, [=] { return GetFileInfoSync(req, resp); });
+    return AfterBarrier(ctx, [this, req, resp] { return GetFileInfoSync(req, resp); });
   }
   grpc::ServerUnaryReactor* ListStatus(grpc::CallbackServerContext* ctx,
                                        const proto::ListStatusRequest* req,
                                        proto::ListStatusResponse* resp) override {
-    return AfterBarrier(ctx, [=] { return ListStatusSync(req, resp); });
+    return AfterBarrier(ctx, [this, req, resp] { return ListStatusSync(req, resp); });
   }
   grpc::ServerUnaryReactor* GetBlockLocations(grpc::CallbackServerContext* ctx,
                                               const proto::GetBlockLocationsRequest* req,
                                               proto::GetBlockLocationsResponse* resp) override {
-    return AfterBarrier(ctx, [=] { return GetBlockLocationsSync(ctx, req, resp); });
+    return AfterBarrier(ctx,
+                        [this, ctx, req, resp] { return GetBlockLocationsSync(ctx, req, resp); });
   }
 
   grpc::Status GetFileInfoSync(const proto::GetFileInfoRequest* req,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -140,6 +141,7 @@ class Namenode : public StateMachine {
   std::unique_ptr<raft::Node> node_;
   std::atomic<uint64_t> leader_term_{0};  // the term this replica leads in, 0 if none
   SafeModeState safe_mode_;               // guarded by mu_
+  std::chrono::steady_clock::time_point safe_mode_next_check_;  // guarded by mu_
   std::string internal_client_id_;
   std::atomic<uint64_t> next_internal_call_{1};
   std::unique_ptr<grpc::Service> client_service_;
