@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "common/rpc.h"
 #include "tests/cluster/mini_cluster.h"
@@ -201,6 +202,37 @@ TEST(FailoverTest, ACutOffLeaderCannotAcknowledgeWritesAndFollowsWhenHealed) {
   EXPECT_EQ(st->role(), "follower");
   EXPECT_EQ(fs->GetFileStatus("/lost").status().code(), Code::kNotFound);
   EXPECT_TRUE(fs->GetFileStatus("/during").ok());
+}
+
+TEST(FailoverTest, AFrozenFollowerHoldsNothingUpAndCatchesUpWhenItRunsAgain) {
+  MiniClusterOptions o;
+  o.namenodes = 3;
+  o.datanodes = 3;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  MiniCluster* cl = c->get();
+  auto fs = cl->Connect();
+  int leader = cl->WaitForLeader();
+  ASSERT_GE(leader, 0);
+  // Stopped, not dead: its sockets stay open and nothing reads or answers them, as with
+  // a hung process or a host that stopped answering. The leader's stream to it fills
+  // up, and keepalive pings break the connection.
+  pid_t frozen = cl->namenode_pid((leader + 1) % 3);
+  ASSERT_EQ(kill(frozen, SIGSTOP), 0);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { kill(pid, SIGCONT); }
+  } thaw{frozen};
+  for (int i = 0; i < 300; ++i) ASSERT_OK(fs->Mkdirs("/frozen/a" + std::to_string(i)));
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // past the keepalive timeout
+  for (int i = 0; i < 300; ++i) ASSERT_OK(fs->Mkdirs("/frozen/b" + std::to_string(i)));
+  ASSERT_EQ(kill(frozen, SIGCONT), 0);
+  // It catches up, and its late election timer does not unseat the leader (pre-vote).
+  ExpectIdenticalReplicas(cl);
+  EXPECT_EQ(cl->WaitForLeader(), leader);
+  auto list = fs->ListStatus("/frozen");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 600u);
 }
 
 TEST(FailoverTest, TheGroupRestartsFromDiskAndALaggingReplicaCatchesUpFromASnapshot) {
