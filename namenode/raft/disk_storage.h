@@ -28,9 +28,10 @@
 // crash at any point leaves a log that is a contiguous run of entries.
 //
 // Recovery (Open): a torn last record of the last segment or of `meta` is
-// truncated away (and logged), as are the zeros a segment was extended with. A damaged record anywhere else, a segment cut
-// short that is not the last, or a gap between segments is DataLoss naming
-// the file and offset, and Open then changes nothing on disk.
+// truncated away (and logged), as are the zeros a segment was extended with. A
+// damaged record anywhere else, a segment cut short that is not the last, or a
+// gap between segments is DataLoss naming the file and offset, and Open then
+// changes nothing on disk.
 //
 // After an I/O error the storage refuses every further call with that error:
 // the files may no longer match what was acknowledged.
@@ -118,7 +119,7 @@ class DiskStorage {
 
   DiskStorage(std::string dir, const DiskStorageOptions& options);
   Status Recover();
-    // A file to cut back to `size` bytes at recovery; `torn` if a crash cut a record short.
+  // A file to cut back to `size` bytes at recovery; `torn` if a crash cut a record short.
   struct Truncation {
     std::string path;
     uint64_t size;
