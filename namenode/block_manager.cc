@@ -88,7 +88,7 @@ void BlockManager::ReplicaUnfinished(DatanodeState* dn, const proto::Block& bloc
   const proto::Block* known = ns_->GetBlock(block.id());
   bool future = !known && block.id() >= ns_->next_block_id();
   const Inode* f = known ? ns_->GetInode(ns_->FileOfBlock(block.id())) : nullptr;
-  bool last_of_open = f && !f->lease_holder.empty() && f->blocks.back().id() == block.id() &&
+  bool last_of_open = f && f->BeingWritten(block.id()) &&
                       block.generation_stamp() <= known->generation_stamp();
   if (!future && !last_of_open) {
     QueueDelete(dn, block);
@@ -263,7 +263,7 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
     const Inode* f = ns_->GetInode(ns_->FileOfBlock(id));
     // Gone, or the block being written (the client's pipeline's business; looked at
     // again when the file is closed).
-    if (!f || (!f->lease_holder.empty() && f->blocks.back().id() == id)) {
+    if (!f || f->BeingWritten(id)) {
       suspects_.erase(id);
       continue;
     }
@@ -359,8 +359,7 @@ void BlockManager::UpdateDecommissioned() {
     for (uint64_t id : node.blocks) {
       const Inode* f = ns_->GetInode(ns_->FileOfBlock(id));
       if (!f) continue;
-      bool being_written = !f->lease_holder.empty() && f->blocks.back().id() == id;
-      if (being_written || InServiceReplicas(id) < f->replication) {
+      if (f->BeingWritten(id) || InServiceReplicas(id) < f->replication) {
         done = false;
         break;
       }

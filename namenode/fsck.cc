@@ -20,10 +20,9 @@ Result<proto::FsckResponse> Fsck(const Namespace& ns, const BlockManager& blocks
     f.set_replication(inode.replication);
     f.set_under_construction(!inode.lease_holder.empty());
     bool healthy = true, degraded = false;
-    for (size_t i = 0; i < inode.blocks.size(); ++i) {
-      const proto::Block& b = inode.blocks[i];
+    for (const proto::Block& b : inode.blocks) {
       // The block being written has no finalized replicas yet: not counted.
-      if (!inode.lease_holder.empty() && i + 1 == inode.blocks.size()) continue;
+      if (inode.BeingWritten(b.id())) continue;
       r.set_blocks(r.blocks() + 1);
       auto good = blocks.Locations(b.id());
       proto::FsckBlock* fb = f.add_blocks();

@@ -131,11 +131,10 @@ void Namenode::CheckSafeMode() {
   if (start < safe_mode_next_check_) return;
   uint64_t total = 0, reported = 0;
   ns_.ForEachFile([&](const Inode& f) {
-    for (size_t i = 0; i < f.blocks.size(); ++i) {
-      // The last block of a file being written may not have a finalized replica yet.
-      if (!f.lease_holder.empty() && i + 1 == f.blocks.size()) continue;
+    for (const auto& b : f.blocks) {
+      if (f.BeingWritten(b.id())) continue;
       ++total;
-      if (blocks_->GoodReplicas(f.blocks[i].id()) > 0) ++reported;
+      if (blocks_->GoodReplicas(b.id()) > 0) ++reported;
     }
   });
   safe_mode_.blocks_total = total;

@@ -46,6 +46,11 @@ struct Inode {
   std::string lease_holder;  // non-empty while under construction
 
   uint64_t Length() const;
+  // The block a writer is still writing: the last one of a file under construction. It
+  // may not have a finalized replica yet, and replication leaves it to the pipeline.
+  bool BeingWritten(uint64_t block_id) const {
+    return !lease_holder.empty() && !blocks.empty() && blocks.back().id() == block_id;
+  }
 };
 
 // What applying an op produced.
