@@ -86,6 +86,7 @@ class FileSystem {
   const std::vector<std::string>& namenodes() const { return addresses_; }
   proto::ClientProtocol::Stub* stub_at(size_t i) { return stubs_.at(i).get(); }
   const std::string& client_name() const { return client_name_; }
+  const std::string& user() const { return user_; }
   // Runs one namenode call: sets user, client id and a call id that stays the same across
   // retries. UNAVAILABLE (a namenode down, or not the leader) moves to the next namenode
   // at once, and after a full round waits (backoff up to 200 ms); after
