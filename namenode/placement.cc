@@ -10,13 +10,17 @@ std::vector<std::string> ChooseTargets(const std::vector<PlacementCandidate>& ca
                                        size_t n, uint64_t block_size,
                                        const std::string& writer_host,
                                        const std::set<std::string>& excluded) {
-  std::vector<const PlacementCandidate*> pool;
+  std::vector<const PlacementCandidate*> pool, stale;
   for (const auto& c : candidates) {
-    if (!excluded.count(c.uuid) && c.remaining >= block_size) pool.push_back(&c);
+    if (!excluded.count(c.uuid) && c.remaining >= block_size) {
+      (c.stale ? stale : pool).push_back(&c);
+    }
   }
-  std::sort(pool.begin(), pool.end(), [](const auto* a, const auto* b) {
+  auto least_loaded = [](const auto* a, const auto* b) {
     return a->load != b->load ? a->load < b->load : a->uuid < b->uuid;
-  });
+  };
+  std::sort(pool.begin(), pool.end(), least_loaded);
+  std::sort(stale.begin(), stale.end(), least_loaded);
   std::set<std::string> racks;
   for (const auto* c : pool) racks.insert(c->rack);
   const bool rack_aware = racks.size() > 1;
@@ -46,6 +50,7 @@ std::vector<std::string> ChooseTargets(const std::vector<PlacementCandidate>& ca
     }
     if (!ok) pick(any);
   }
+  for (size_t i = 0; i < stale.size() && chosen.size() < n; ++i) chosen.push_back(stale[i]);
   std::vector<std::string> out;
   for (const auto* c : chosen) out.push_back(c->uuid);
   return out;

@@ -4,7 +4,9 @@
 // Policy (HDFS's default, simplified): every target on a distinct datanode; the first on
 // the writer's own host when it runs a datanode; with racks, the second on another rack
 // than the first and the third on the second's rack; otherwise least-used first, where
-// "used" counts bytes stored plus bytes already scheduled to arrive.
+// "used" counts bytes stored plus bytes already scheduled to arrive. Stale datanodes (silent
+// for a while, probably dead: HDFS's "avoid stale datanodes for write") are chosen only
+// when the others do not suffice.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@ struct PlacementCandidate {
   std::string rack;
   uint64_t remaining = 0;  // free bytes
   uint64_t load = 0;       // bytes used + scheduled
+  bool stale = false;      // no heartbeat for a while
 };
 
 // Returns up to n distinct uuids (fewer if there are not enough candidates with room for

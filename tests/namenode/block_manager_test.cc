@@ -157,6 +157,25 @@ TEST_F(BlockManagerTest, DeadDatanodeLosesItsReplicas) {
   EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 2u);
 }
 
+TEST_F(BlockManagerTest, DatanodeSilentForAQuarterOfTheDeadIntervalIsStale) {
+  AddDatanode("a");
+  AddDatanode("b");
+  clock_.Advance(kDeadAfterMs / 4);
+  ASSERT_NE(datanodes_.Heartbeat("a", datanodes_.Find("a")->storage, 0), nullptr);
+  auto stale = [&] {
+    std::set<std::string> out;
+    for (const auto& c : datanodes_.LiveCandidates()) {
+      if (c.stale) out.insert(c.uuid);
+    }
+    return out;
+  };
+  EXPECT_EQ(stale(), std::set<std::string>{});
+  clock_.Advance(1);
+  EXPECT_EQ(stale(), std::set<std::string>{"b"});
+  ASSERT_NE(datanodes_.Heartbeat("b", datanodes_.Find("b")->storage, 0), nullptr);
+  EXPECT_EQ(stale(), std::set<std::string>{});
+}
+
 TEST_F(BlockManagerTest, MarkCorruptHidesTheReplica) {
   auto blocks = File("/f", {100}, 3);
   DatanodeState* a = AddDatanode("a");

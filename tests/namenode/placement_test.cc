@@ -115,6 +115,17 @@ TEST(PlacementTest, DatanodesWithoutRoomForTheBlockAreSkipped) {
   EXPECT_EQ(ChooseTargets(cs, 3, kBlock, "host-full", {}), (Uuids{"exact", "roomy"}));
 }
 
+TEST(PlacementTest, StaleDatanodesOnlyMakeUpForMissingFreshOnes) {
+  std::vector<PlacementCandidate> cs = {Node("a", 100), Node("b", 900), Node("c", 500),
+                                        Node("d", 0), Node("e", 50)};
+  cs[3].stale = true;  // the least loaded, and the writer's own
+  cs[4].stale = true;
+  EXPECT_EQ(ChooseTargets(cs, 3, kBlock, "host-d", {}), (Uuids{"a", "c", "b"}));
+  // Four wanted, three fresh: the least loaded stale one fills up.
+  EXPECT_EQ(ChooseTargets(cs, 4, kBlock, "host-d", {}), (Uuids{"a", "c", "b", "d"}));
+  EXPECT_EQ(ChooseTargets(cs, 3, kBlock, "", {"a", "b"}), (Uuids{"c", "d", "e"}));
+}
+
 TEST(TopologyTest, LoadsHostRackLinesWithComments) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
