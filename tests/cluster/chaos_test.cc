@@ -6,7 +6,7 @@
 // every block has its three replicas, and the namenodes hold identical namespaces.
 //
 // The short version (20 s of chaos) runs with every test; a long one:
-//   DFS_CHAOS_SECONDS=600 ctest -R Chaos --output-on-failure
+//   DFS_CHAOS_SECONDS=600 ctest -R Chaos --output-on-failure      (in build/)
 // DFS_CHAOS_SEED repeats a run's choices (it is printed at the start).
 #include <atomic>
 #include <cstdlib>
