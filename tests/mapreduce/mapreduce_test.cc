@@ -51,8 +51,9 @@ class MapReduceTest : public ::testing::Test {
  protected:
   // Backups only for attempts older than backup_min_ms: none unless a test wants them.
   void StartCluster(const std::string& backup_min_ms = "600000",
-                    const std::string& block_size = "1M") {
+                    const std::string& block_size = "1M", int namenodes = 1) {
     MiniClusterOptions o;
+    o.namenodes = namenodes;
     o.datanodes = 3;
     o.block_size = block_size;
     o.replication = 2;
@@ -255,6 +256,25 @@ TEST_F(MapReduceTest, WorkerKilledDuringReducePhaseStillGivesTheSameOutput) {
       60'000));
   ASSERT_EQ(Job(id).reduces_done(), 0u);
   MiniCluster::StopProcess(&worker_pids_[1], false);  // SIGKILL
+  auto job = WaitForEnd(id);
+  ASSERT_EQ(job.state(), mrpb::JOB_SUCCEEDED) << job.error();
+  EXPECT_EQ(ReadCounts("/out", 3), want);
+}
+
+TEST_F(MapReduceTest, JobGoesOnThroughANamenodeLeaderKillAndADatanodeKill) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster("600000", "1M", /*namenodes=*/3));
+  Counts want = WriteInput(8 << 20);
+  std::string id = Submit(TestJob("/out", {"--param", "map_sleep_ms=1500"}));
+  ASSERT_TRUE(WaitFor([&] { return Job(id).maps_done() >= 1; }, 60'000));
+  ASSERT_LT(Job(id).maps_done(), Job(id).maps_total());
+  int leader = cluster_->WaitForLeader();
+  ASSERT_GE(leader, 0);
+  cluster_->StopNamenode(leader);  // SIGKILL, mid-map
+  ASSERT_GE(cluster_->WaitForLeader(), 0);
+  // Then a datanode (its worker stays): maps read their splits from the other replica,
+  // and outputs are written to the two datanodes left.
+  cluster_->StopDatanode(2);
+  ASSERT_EQ(Job(id).state(), mrpb::JOB_RUNNING) << "the job ended before the kills were over";
   auto job = WaitForEnd(id);
   ASSERT_EQ(job.state(), mrpb::JOB_SUCCEEDED) << job.error();
   EXPECT_EQ(ReadCounts("/out", 3), want);
