@@ -1,6 +1,7 @@
 // The ClientProtocol gRPC service: checks each request at the edge, then reads the
 // namespace under the shared lock or submits an op to the log.
 #include <algorithm>
+#include <tuple>
 
 #include "common/logging.h"
 #include "common/net.h"
@@ -407,11 +408,14 @@ class ClientService final : public ServiceBase {
         *lb->mutable_block() = b;
         lb->set_offset(start);
         auto locs = st.blocks.Locations(b.id());
-        std::sort(locs.begin(), locs.end(), [&](const auto* x, const auto* y) {
-          bool xl = x->id.host() == client_host, yl = y->id.host() == client_host;
-          if (xl != yl) return xl;
-          return x->active_transfers < y->active_transfers;
-        });
+        // Fresh before stale (probably dead), the reader's own host first, then the
+        // least busy.
+        auto order = [&](const DatanodeState* d) {
+          return std::make_tuple(st.datanodes.IsStale(*d), d->id.host() != client_host,
+                                 d->active_transfers);
+        };
+        std::sort(locs.begin(), locs.end(),
+                  [&](const auto* x, const auto* y) { return order(x) < order(y); });
         for (const auto* dn : locs) *lb->add_locations() = dn->id;
         lb->set_corrupt(locs.empty());
       }

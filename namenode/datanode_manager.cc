@@ -71,14 +71,12 @@ DatanodeState* DatanodeManager::Find(const std::string& uuid) {
 
 std::vector<PlacementCandidate> DatanodeManager::LiveCandidates() const {
   std::vector<PlacementCandidate> out;
-  int64_t now = clock_->NowMs();
   for (const auto& [uuid, dn] : nodes_) {
     if (!dn.live || dn.decommissioning) continue;
     uint64_t remaining = dn.storage.remaining();
     remaining = remaining > dn.scheduled_bytes ? remaining - dn.scheduled_bytes : 0;
     out.push_back({uuid, dn.id.host(), dn.id.rack(), remaining,
-                   dn.storage.used() + dn.scheduled_bytes,
-                   now - dn.last_heartbeat_ms > stale_after_ms_});
+                   dn.storage.used() + dn.scheduled_bytes, IsStale(dn)});
   }
   return out;
 }

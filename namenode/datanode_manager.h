@@ -60,6 +60,11 @@ class DatanodeManager {
 
   DatanodeState* Find(const std::string& uuid);
   const std::map<std::string, DatanodeState>& all() const { return nodes_; }
+  // Silent for a quarter of the dead interval: probably dead. Reads try it last, new
+  // replicas go to it only if nothing else will do.
+  bool IsStale(const DatanodeState& dn) const {
+    return clock_->NowMs() - dn.last_heartbeat_ms > stale_after_ms_;
+  }
   // Where new replicas may go: live datanodes in service, stale ones marked.
   std::vector<PlacementCandidate> LiveCandidates() const;
   // Takes the commands queued for a datanode (at most max).

@@ -52,6 +52,48 @@ TEST(HealingTest, BlocksOfDeadDatanodesAreReplicatedAgain) {
   }
 }
 
+TEST(StaleDatanodeTest, ASilentDatanodeIsReadLastAndGetsNoNewBlocksBeforeItIsDead) {
+  MiniClusterOptions o;
+  o.datanodes = 4;
+  o.block_size = "1M";
+  o.heartbeat_interval_ms = 300;
+  o.dead_interval_ms = 8000;  // stale after 2 s
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto fs = (*c)->Connect();
+  ASSERT_OK((*c)->WaitForLiveDatanodes(4));
+  std::string data = TestData(11, 8 << 20);
+  ASSERT_OK(WriteFile(fs.get(), "/before", data));
+  const uint32_t port = (*c)->datanode_port(0);
+  (*c)->StopDatanode(0);  // SIGKILL: silent from now on
+  // Every block it holds lists it last (it holds about three in four of them).
+  auto listed_last = [&] {
+    auto l = Locations(fs.get(), "/before");
+    if (!l.ok()) return false;
+    for (const auto& b : l->blocks()) {
+      for (int i = 0; i + 1 < b.locations_size(); ++i) {
+        if (b.locations(i).data_port() == port) return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitFor(listed_last, 5'000));
+  auto stats = fs->GetStats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->live_datanodes(), 4u) << "declared dead already: the test proves nothing";
+  auto back = ReadFile(fs.get(), "/before");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == data);
+  // New blocks go to the three others only.
+  ASSERT_OK(WriteFile(fs.get(), "/after", data));
+  auto l = Locations(fs.get(), "/after");
+  ASSERT_TRUE(l.ok());
+  for (const auto& b : l->blocks()) {
+    EXPECT_EQ(b.locations_size(), 3);
+    for (const auto& dn : b.locations()) EXPECT_NE(dn.data_port(), port);
+  }
+}
+
 TEST(HealingTest, SetReplicationAddsAndRemovesReplicas) {
   MiniClusterOptions o;
   o.heartbeat_interval_ms = 300;

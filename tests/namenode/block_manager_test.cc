@@ -172,6 +172,8 @@ TEST_F(BlockManagerTest, DatanodeSilentForAQuarterOfTheDeadIntervalIsStale) {
   EXPECT_EQ(stale(), std::set<std::string>{});
   clock_.Advance(1);
   EXPECT_EQ(stale(), std::set<std::string>{"b"});
+  EXPECT_TRUE(datanodes_.IsStale(*datanodes_.Find("b")));
+  EXPECT_FALSE(datanodes_.IsStale(*datanodes_.Find("a")));
   ASSERT_NE(datanodes_.Heartbeat("b", datanodes_.Find("b")->storage, 0), nullptr);
   EXPECT_EQ(stale(), std::set<std::string>{});
 }
