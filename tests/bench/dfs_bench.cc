@@ -26,6 +26,7 @@
 #include "client/input_stream.h"
 #include "client/output_stream.h"
 #include "common/rpc.h"
+#include "tests/bench/cpu_time.h"
 #include "tests/cluster/mini_cluster.h"
 
 namespace dfs {
@@ -35,21 +36,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-// CPU seconds the whole machine has spent busy (every process, the kernel's interrupt
-// work and time stolen by the hypervisor included), from /proc/stat; 0 if unreadable.
-double BusyCpuSeconds() {
-  FILE* f = fopen("/proc/stat", "r");
-  if (!f) return 0;
-  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
-                     softirq = 0, steal = 0;
-  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system,
-                 &idle, &iowait, &irq, &softirq, &steal);
-  fclose(f);
-  if (n != 8) return 0;
-  return static_cast<double>(user + nice + system + irq + softirq + steal) /
-         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // Runs fn(thread, i) for i in [0, count) split over threads; returns seconds taken.
