@@ -572,6 +572,7 @@ class ClientService final : public ServiceBase {
         auto* r = resp->add_datanodes();
         *r->mutable_id() = dn.id;
         r->set_live(dn.live);
+        r->set_stale(dn.live && st.datanodes.IsStale(dn));
         r->set_capacity(dn.storage.capacity());
         r->set_used(dn.storage.used());
         r->set_remaining(dn.storage.remaining());

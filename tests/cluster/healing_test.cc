@@ -81,6 +81,12 @@ TEST(StaleDatanodeTest, ASilentDatanodeIsReadLastAndGetsNoNewBlocksBeforeItIsDea
   auto stats = fs->GetStats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->live_datanodes(), 4u) << "declared dead already: the test proves nothing";
+  auto report = fs->GetDatanodeReport();
+  ASSERT_TRUE(report.ok());
+  for (const auto& d : *report) {
+    EXPECT_TRUE(d.live());
+    EXPECT_EQ(d.stale(), d.id().data_port() == port) << d.id().uuid();
+  }
   auto back = ReadFile(fs.get(), "/before");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(*back == data);
