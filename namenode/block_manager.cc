@@ -327,8 +327,11 @@ void BlockManager::ComputeReplicationWork(size_t max_per_node) {
       continue;
     }
     if (good.empty() || r.replication_pending_until_ms > now) continue;
-    std::sort(good.begin(), good.end(), [](const auto* a, const auto* b) {
-      return a->active_transfers < b->active_transfers;
+    // The source: a fresh replica before a stale one (its datanode is probably dead and
+    // would never carry the command out), then the least busy.
+    std::sort(good.begin(), good.end(), [&](const auto* a, const auto* b) {
+      return std::make_pair(datanodes_->IsStale(*a), a->active_transfers) <
+             std::make_pair(datanodes_->IsStale(*b), b->active_transfers);
     });
     DatanodeState* source = datanodes_->Find(good[0]->id.uuid());
     if (started[source->id.uuid()] >= max_per_node) continue;

@@ -211,6 +211,27 @@ TEST_F(BlockManagerTest, UnderReplicatedBlockGetsAReplicateCommandToNewDatanodes
   for (const auto& u : targets) EXPECT_GT(datanodes_.Find(u)->scheduled_bytes, 0u);
 }
 
+TEST_F(BlockManagerTest, ReplicasAreCopiedFromAFreshDatanodeRatherThanAStaleOne) {
+  auto blocks = File("/f", {100}, 3);
+  DatanodeState* a = AddDatanode("a");
+  DatanodeState* b = AddDatanode("b");
+  for (const char* u : {"c", "d"}) AddDatanode(u);
+  bm_.ProcessFullReport(a, blocks);
+  bm_.ProcessFullReport(b, blocks);
+  b->active_transfers = 3;  // busier: chosen last if both were fresh
+  clock_.Advance(kDeadAfterMs / 4 + 1);
+  for (const char* u : {"b", "c", "d"}) {
+    ASSERT_NE(datanodes_.Heartbeat(u, datanodes_.Find(u)->storage, 3), nullptr);
+  }
+  ASSERT_TRUE(datanodes_.IsStale(*a));
+  bm_.ComputeReplicationWork(4);
+  EXPECT_TRUE(Replicates(a).empty());
+  auto reps = Replicates(b);
+  ASSERT_EQ(reps.size(), 1u);
+  ASSERT_EQ(reps[0].targets_size(), 1);
+  EXPECT_NE(reps[0].targets(0).uuid(), "a");
+}
+
 TEST_F(BlockManagerTest, PendingReplicationIsNotRequeuedUntilItTimesOut) {
   auto blocks = File("/f", {100}, 2);
   DatanodeState* a = AddDatanode("a");
