@@ -30,7 +30,8 @@ class RecordWriter {
   Status Sync();
   // Syncs, then cuts off the zeros ahead of the records: for a file that is done.
   Status Finish();
-  uint64_t size() const { return size_ + buf_.size(); }
+  uint64_t size() const { return size_ + buf_.size(); }  // written and buffered
+  uint64_t buffered() const { return buf_.size(); }
 
  private:
   RecordWriter(int fd, uint64_t size, uint64_t preallocate)

@@ -45,11 +45,11 @@ Status Namespace::SaveImage(const std::string& path, uint64_t last_applied_index
     r.set_lease_holder(i.lease_holder);
     w->Append(r.SerializeAsString());
     for (const auto& [name, child] : i.children) todo.push_back(child);
-    if (w->size() > (8 << 20)) RETURN_IF_ERROR(w->Flush());
+    if (w->buffered() > (8 << 20)) RETURN_IF_ERROR(w->Flush());
   }
   for (const auto& rec : extra) {
     w->Append(rec);
-    if (w->size() > (8 << 20)) RETURN_IF_ERROR(w->Flush());
+    if (w->buffered() > (8 << 20)) RETURN_IF_ERROR(w->Flush());
   }
   RETURN_IF_ERROR(w->Sync());
   w.reset();

@@ -88,9 +88,14 @@ TEST_F(RecordFileTest, WriterSizeCountsBufferedAndWrittenBytes) {
   EXPECT_EQ(writer->size(), 0u);
   writer->Append("abc");
   EXPECT_EQ(writer->size(), kHeaderBytes + 3);
+  EXPECT_EQ(writer->buffered(), kHeaderBytes + 3);
   ASSERT_OK(writer->Flush());
   EXPECT_EQ(writer->size(), kHeaderBytes + 3);
+  EXPECT_EQ(writer->buffered(), 0u);
   EXPECT_EQ(std::filesystem::file_size(path_), kHeaderBytes + 3);
+  writer->Append("de");
+  EXPECT_EQ(writer->size(), 2 * kHeaderBytes + 5);
+  EXPECT_EQ(writer->buffered(), kHeaderBytes + 2);
 }
 
 TEST_F(RecordFileTest, ReopenedWriterAppendsAfterExistingRecords) {
