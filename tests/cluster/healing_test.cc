@@ -64,28 +64,39 @@ TEST(StaleDatanodeTest, ASilentDatanodeIsReadLastAndGetsNoNewBlocksBeforeItIsDea
   ASSERT_OK((*c)->WaitForLiveDatanodes(4));
   std::string data = TestData(11, 8 << 20);
   ASSERT_OK(WriteFile(fs.get(), "/before", data));
-  const uint32_t port = (*c)->datanode_port(0);
-  (*c)->StopDatanode(0);  // SIGKILL: silent from now on
-  // Every block it holds lists it last (it holds about three in four of them).
-  auto listed_last = [&] {
-    auto l = Locations(fs.get(), "/before");
-    if (!l.ok()) return false;
-    for (const auto& b : l->blocks()) {
-      for (int i = 0; i + 1 < b.locations_size(); ++i) {
-        if (b.locations(i).data_port() == port) return false;
-      }
+  // The victim: a datanode the namenode lists first for some block, so that listing it
+  // last afterwards is the namenode's doing.
+  auto before = Locations(fs.get(), "/before");
+  ASSERT_TRUE(before.ok());
+  const uint32_t port = before->blocks(0).locations(0).data_port();
+  int victim = -1;
+  for (int i = 0; i < (*c)->datanode_count(); ++i) {
+    if ((*c)->datanode_port(i) == port) victim = i;
+  }
+  ASSERT_GE(victim, 0);
+  (*c)->StopDatanode(victim);  // SIGKILL: silent from now on
+  auto stale_now = [&] {
+    auto report = fs->GetDatanodeReport();
+    if (!report.ok()) return false;
+    for (const auto& d : *report) {
+      if (d.id().data_port() == port) return d.live() && d.stale();
     }
-    return true;
+    return false;
   };
-  ASSERT_TRUE(WaitFor(listed_last, 5'000));
-  auto stats = fs->GetStats();
-  ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->live_datanodes(), 4u) << "declared dead already: the test proves nothing";
+  ASSERT_TRUE(WaitFor(stale_now, 5'000));
   auto report = fs->GetDatanodeReport();
   ASSERT_TRUE(report.ok());
   for (const auto& d : *report) {
-    EXPECT_TRUE(d.live());
+    EXPECT_TRUE(d.live()) << "declared dead already: the test proves nothing";
     EXPECT_EQ(d.stale(), d.id().data_port() == port) << d.id().uuid();
+  }
+  // Every block it holds lists it last.
+  auto l0 = Locations(fs.get(), "/before");
+  ASSERT_TRUE(l0.ok());
+  for (const auto& b : l0->blocks()) {
+    for (int i = 0; i + 1 < b.locations_size(); ++i) {
+      EXPECT_NE(b.locations(i).data_port(), port) << "block " << b.block().id();
+    }
   }
   auto back = ReadFile(fs.get(), "/before");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
