@@ -49,6 +49,11 @@ void BlockManager::ProcessFullReport(DatanodeState* dn, const std::vector<proto:
     reported.insert(b.id());
     BlockReceived(dn, b);
   }
+  ForgetUnreported(dn, reported);
+}
+
+void BlockManager::ForgetUnreported(DatanodeState* dn,
+                                    const std::unordered_set<uint64_t>& reported) {
   std::vector<uint64_t> gone;
   for (uint64_t id : dn->blocks) {
     if (!reported.count(id)) gone.push_back(id);

@@ -29,7 +29,11 @@ class BlockManager {
 
   // A full report replaces what the map knew of the datanode's replicas. Replicas of
   // blocks the namespace does not know, or with an old generation stamp, are deleted.
+  // It is BlockReceived for each reported block, then ForgetUnreported; the namenode
+  // runs them in slices, taking its lock for each, so a report of millions of blocks
+  // does not stop every other call for seconds.
   void ProcessFullReport(DatanodeState* dn, const std::vector<proto::Block>& blocks);
+  void ForgetUnreported(DatanodeState* dn, const std::unordered_set<uint64_t>& reported);
   void BlockReceived(DatanodeState* dn, const proto::Block& block);
   void BlockDeleted(DatanodeState* dn, uint64_t block_id);
   // A replica whose writer went away. Kept (for lease recovery) if it is of the last block

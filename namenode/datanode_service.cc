@@ -1,5 +1,8 @@
 // The DatanodeProtocol gRPC service: registrations, heartbeats and block reports update
 // the soft state; heartbeat answers carry the commands queued for the datanode.
+#include <algorithm>
+#include <unordered_set>
+
 #include "common/logging.h"
 #include "common/rpc.h"
 #include "namenode/namenode.h"
@@ -11,6 +14,7 @@ namespace {
 
 constexpr size_t kMaxCommandsPerHeartbeat = 64;
 constexpr int kMaxBlocksPerReport = 10'000'000;
+constexpr int kReportSlice = 10'000;  // blocks of a full report per hold of the lock
 
 class DatanodeService final : public proto::DatanodeProtocol::Service {
  public:
@@ -57,17 +61,32 @@ class DatanodeService final : public proto::DatanodeProtocol::Service {
     if (req->blocks_size() > kMaxBlocksPerReport) {
       return ToGrpc(InvalidArgument("block report too large"));
     }
-    std::vector<proto::Block> blocks(req->blocks().begin(), req->blocks().end());
-    Status s;
-    nn_->WithWriteLock([&](const NamenodeState& st) {
-      DatanodeState* dn = st.datanodes.Find(req->uuid());
-      if (!dn || !dn->live) {
-        resp->add_commands()->set_reregister(true);
-        return;
-      }
-      st.blocks.ProcessFullReport(dn, blocks);
-      for (const auto& b : req->unfinished()) st.blocks.ReplicaUnfinished(dn, b);
-    });
+    // In slices, the lock taken for each: other calls go on between them. The datanode
+    // sends nothing else until this call returns (its reports and heartbeats to this
+    // namenode come from one thread), so no incremental report of its own slips in.
+    std::unordered_set<uint64_t> reported;
+    reported.reserve(static_cast<size_t>(req->blocks_size()));
+    bool registered = true;
+    for (int start = 0; registered && start <= req->blocks_size(); start += kReportSlice) {
+      int end = std::min(start + kReportSlice, req->blocks_size());
+      bool last = end == req->blocks_size();
+      nn_->WithWriteLock([&](const NamenodeState& st) {
+        DatanodeState* dn = st.datanodes.Find(req->uuid());
+        if (!dn || !dn->live) {  // not registered, or declared dead meanwhile
+          registered = false;
+          return;
+        }
+        for (int i = start; i < end; ++i) {
+          reported.insert(req->blocks(i).id());
+          st.blocks.BlockReceived(dn, req->blocks(i));
+        }
+        if (!last) return;
+        st.blocks.ForgetUnreported(dn, reported);
+        for (const auto& b : req->unfinished()) st.blocks.ReplicaUnfinished(dn, b);
+      });
+      if (last) break;
+    }
+    if (!registered) resp->add_commands()->set_reregister(true);
     resp->set_leader(nn_->IsLeader());
     resp->set_term(nn_->leader_term());
     return grpc::Status::OK;
