@@ -4,9 +4,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "common/logging.h"
@@ -46,6 +49,50 @@ void Usage(const char* prog) {
       "  -o attr_timeout=SECS   how long the kernel caches attributes (default 1)\n\n"
       "Unmount with: fusermount3 -u MOUNTPOINT (or send SIGTERM)\n",
       prog);
+}
+
+// The kernel reads a FUSE file ahead in 128 KiB windows, its default for a new mount
+// whatever max_readahead says. 1 MiB windows read large files sequentially about half
+// again as fast here (fio, 1 GiB, caches dropped: median 1,202 against 801 MB/s over five
+// runs each; 4 MiB windows were slower than either). Set through the mount's bdi in
+// sysfs, which needs root; without it the mount keeps the default.
+constexpr int kReadAheadKb = 1024;
+
+// mountinfo writes a space, tab, newline or backslash in a path as \ooo (octal).
+std::string UnescapeMountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+void WidenReadAhead(const char* mountpoint) {
+  char abs[PATH_MAX];
+  if (!realpath(mountpoint, abs)) return;
+  // The device of the mount just made (the last entry for this path), e.g. "0:38",
+  // read from /proc/self/mountinfo: a stat() of the mount point would ask this very
+  // daemon, which does not answer yet.
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, device;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    if (f >> id >> parent >> dev >> root >> point && UnescapeMountinfo(point) == abs) device = dev;
+  }
+  if (device.empty()) return;
+  std::ofstream out("/sys/class/bdi/" + device + "/read_ahead_kb");
+  out << kReadAheadKb << "\n";
+  out.flush();
+  if (!out) {
+    spdlog::info("dfs-fuse: kernel readahead stays at its default (cannot write "
+                 "/sys/class/bdi/{}/read_ahead_kb)", device);
+  }
 }
 
 // gRPC does not survive fork(), so the mount becomes a daemon before it connects (not
@@ -177,6 +224,7 @@ int Serve(struct fuse_args& args, CliOptions& cli, struct fuse_cmdline_opts& opt
   int rc = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, opts.mountpoint) == 0) {
+      WidenReadAhead(opts.mountpoint);
       Report(0);
       struct fuse_loop_config* loop = fuse_loop_cfg_create();
       fuse_loop_cfg_set_max_threads(loop, 32);

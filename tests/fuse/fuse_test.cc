@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "tests/cluster/mini_cluster.h"
@@ -17,11 +18,12 @@ namespace {
 
 constexpr long kFuseSuperMagic = 0x65735546;
 
-// A dfs-fuse mount of the cluster at dir()/mnt<n>, unmounted when destroyed.
+// A dfs-fuse mount of the cluster at dir()/mnt<n> (or dir()/name), unmounted when
+// destroyed.
 class FuseMount {
  public:
-  FuseMount(MiniCluster* c, int n) : cluster_(c) {
-    path_ = c->dir() + "/mnt" + std::to_string(n);
+  FuseMount(MiniCluster* c, int n, const std::string& name = "") : cluster_(c) {
+    path_ = c->dir() + "/" + (name.empty() ? "mnt" + std::to_string(n) : name);
     std::filesystem::create_directories(path_);
     pid_ = c->StartProcess("dfs-fuse",
                            {"-f", "-o", "conf=" + c->client_conf_path(), "-o", "allow_other",
@@ -33,7 +35,7 @@ class FuseMount {
     });
   }
   ~FuseMount() {
-    if (mounted_) Sh("fusermount3 -u " + path_);
+    if (mounted_) Sh("fusermount3 -u '" + path_ + "'");
     MiniCluster::StopProcess(&pid_, true);
   }
   bool mounted() const { return mounted_; }
@@ -262,6 +264,33 @@ TEST_F(FuseTest, DaemonMountsThenExitsWhenUnmounted) {
   EXPECT_NE(out.find("cannot reach the namenode"), std::string::npos) << out;
   ASSERT_EQ(statfs(mnt.c_str(), &sfs), 0);
   EXPECT_NE(sfs.f_type, kFuseSuperMagic);
+}
+
+// The kernel's readahead window for the mount, from its bdi in sysfs (-1 if not found).
+int ReadAheadKb(const std::string& mountpoint) {
+  std::string escaped;  // as /proc/self/mountinfo writes it
+  for (char ch : mountpoint) escaped += ch == ' ' ? std::string("\\040") : std::string(1, ch);
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, device;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    if (f >> id >> parent >> dev >> root >> point && point == escaped) device = dev;
+  }
+  int kb = -1;
+  std::ifstream("/sys/class/bdi/" + device + "/read_ahead_kb") >> kb;
+  return kb;
+}
+
+TEST_F(FuseTest, MountReadsAheadInMegabyteWindows) {
+  FuseMount spaced(cluster_.get(), 1, "mnt with a space");
+  ASSERT_TRUE(spaced.mounted());
+  EXPECT_EQ(ReadAheadKb(mnt_), 1024);
+  EXPECT_EQ(ReadAheadKb(spaced.path()), 1024);
+  ASSERT_OK(WriteFile(cluster_->Connect().get(), "/seen", "through a mount point with a space"));
+  std::string got;
+  EXPECT_EQ(Sh("cat '" + spaced.path() + "/seen'", &got), 0) << got;
+  EXPECT_EQ(got, "through a mount point with a space");
 }
 
 TEST_F(FuseTest, TwoMountsSeeEachOthersClosedFiles) {
