@@ -1,6 +1,7 @@
 // Chaos: client threads write, read, append, rename and delete files of up to a few
-// blocks while namenodes (any of the three, one at a time) and datanodes (up to two of
-// five at a time) are SIGKILLed and started again at random. Work goes on throughout:
+// blocks while namenodes (any of the three, one at a time) are SIGKILLed or cut off from
+// the others, and datanodes (up to two of five at a time) SIGKILLed, and all are started
+// again or healed at random. Work goes on throughout:
 // every call the clients make succeeds. Afterwards, with every process back and the
 // blocks healed, everything acknowledged is there with its bytes, nothing deleted is,
 // every block has its three replicas, and the namenodes hold identical namespaces.
@@ -8,6 +9,8 @@
 // The short version (20 s of chaos) runs with every test; a long one:
 //   DFS_CHAOS_SECONDS=600 ctest -R Chaos --output-on-failure      (in build/)
 // DFS_CHAOS_SEED repeats a run's choices (it is printed at the start).
+#include <signal.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -113,10 +116,13 @@ void ClientLoop(MiniCluster* c, int t, uint64_t seed, std::atomic<bool>* stop, M
   }
 }
 
-// Kills and restarts processes until *stop: a namenode at a time (the group keeps its
-// majority), up to two datanodes at a time (every block keeps a replica).
+// Kills and restarts processes until *stop: a namenode at a time is killed or cut off
+// from the other namenodes (its Raft transport drops everything; clients still reach
+// it), so the group keeps its majority; up to two datanodes at a time are killed (every
+// block keeps a replica).
 void ChaosLoop(MiniCluster* c, uint64_t seed, std::atomic<bool>* stop, std::string* log) {
   std::mt19937_64 rng(seed);
+  int cut = -1;  // the namenode cut off, if any
   while (!stop->load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500 + rng() % 1500));
     if (stop->load()) break;
@@ -129,11 +135,21 @@ void ChaosLoop(MiniCluster* c, uint64_t seed, std::atomic<bool>* stop, std::stri
         Status s = c->StartNamenode(down);
         *log +=
             "start namenode " + std::to_string(down) + (s.ok() ? "" : ": " + s.ToString()) + "\n";
+      } else if (cut >= 0) {
+        kill(c->namenode_pid(cut), SIGUSR2);
+        *log += "heal namenode " + std::to_string(cut) + "\n";
+        cut = -1;
       } else {
         int victim = static_cast<int>(rng() % static_cast<uint64_t>(c->namenode_count()));
         bool leader = c->WaitForLeader(300) == victim;
-        c->StopNamenode(victim);
-        *log += "kill namenode " + std::to_string(victim) + (leader ? " (leader)\n" : "\n");
+        if (rng() % 3 == 0) {
+          kill(c->namenode_pid(victim), SIGUSR1);
+          cut = victim;
+          *log += "cut namenode " + std::to_string(victim) + (leader ? " (leader)\n" : "\n");
+        } else {
+          c->StopNamenode(victim);
+          *log += "kill namenode " + std::to_string(victim) + (leader ? " (leader)\n" : "\n");
+        }
       }
     } else {
       std::vector<int> up, down;
@@ -189,8 +205,9 @@ TEST(ChaosTest, NothingAcknowledgedIsLostWhileNamenodesAndDatanodesDie) {
   for (auto& th : clients) th.join();
   std::printf("%s", log.c_str());
 
-  // Everything back, and the blocks healed.
+  // Everything back (a cut namenode healed), and the blocks healed.
   for (int i = 0; i < cl->namenode_count(); ++i) {
+    if (cl->namenode_running(i)) kill(cl->namenode_pid(i), SIGUSR2);
     if (!cl->namenode_running(i)) ASSERT_OK(cl->StartNamenode(i));
   }
   for (int i = 0; i < cl->datanode_count(); ++i) {
