@@ -169,6 +169,7 @@ void Datanode::ReportLoop(Actor* a) {
     hb.set_uuid(id_.uuid());
     *hb.mutable_storage() = store_->Storage();
     hb.set_active_transfers(server_->active_transfers());
+    hb.set_interval_ms(options_.heartbeat_interval_ms);
     proto::HeartbeatResponse resp;
     Status s = FromGrpc(a->stub->Heartbeat(RpcContext().get(), hb, &resp));
     if (!s.ok()) {

@@ -22,11 +22,12 @@ DatanodeState& DatanodeManager::Register(const proto::DatanodeId& id,
 
 DatanodeState* DatanodeManager::Heartbeat(const std::string& uuid,
                                           const proto::StorageReport& storage,
-                                          uint32_t active_transfers) {
+                                          uint32_t active_transfers, int64_t interval_ms) {
   DatanodeState* dn = Find(uuid);
   if (!dn || !dn->live) return nullptr;
   dn->storage = storage;
   dn->active_transfers = active_transfers;
+  dn->heartbeat_interval_ms = interval_ms;
   dn->last_heartbeat_ms = clock_->NowMs();
   return dn;
 }

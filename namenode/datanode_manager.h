@@ -5,6 +5,7 @@
 // Not thread-safe: the namenode calls it under its lock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -23,6 +24,7 @@ struct DatanodeState {
   proto::DatanodeId id;
   proto::StorageReport storage;
   int64_t last_heartbeat_ms = 0;
+  int64_t heartbeat_interval_ms = 0;  // as the datanode says; 0 until its first heartbeat
   bool live = true;
   // An operator took it out of service: no new replicas go to it, its replicas do not
   // count toward replication (they are copied elsewhere), it still serves reads.
@@ -36,8 +38,9 @@ struct DatanodeState {
 
 class DatanodeManager {
  public:
-  // A datanode silent for dead_after_ms is dead; for a quarter of that, stale: new
-  // replicas avoid it (with 3 s heartbeats and the default 30 s, after 7.5 s).
+  // A datanode silent for dead_after_ms is dead. One silent for a quarter of that, and
+  // for three of its heartbeat intervals, is stale: reads try it last and new replicas
+  // avoid it (with 3 s heartbeats and the default 30 s, after 9 s).
   DatanodeManager(const Clock* clock, int64_t dead_after_ms, Topology topology)
       : clock_(clock),
         dead_after_ms_(dead_after_ms),
@@ -49,7 +52,7 @@ class DatanodeManager {
   DatanodeState& Register(const proto::DatanodeId& id, const proto::StorageReport& storage);
   // Returns null if the datanode is unknown (it must register again).
   DatanodeState* Heartbeat(const std::string& uuid, const proto::StorageReport& storage,
-                           uint32_t active_transfers);
+                           uint32_t active_transfers, int64_t interval_ms = 0);
   // Marks datanodes silent for longer than the dead interval as dead; returns them.
   std::vector<DatanodeState*> CheckDead();
 
@@ -60,10 +63,11 @@ class DatanodeManager {
 
   DatanodeState* Find(const std::string& uuid);
   const std::map<std::string, DatanodeState>& all() const { return nodes_; }
-  // Silent for a quarter of the dead interval: probably dead. Reads try it last, new
-  // replicas go to it only if nothing else will do.
+  // Probably dead (see the constructor). Reads try it last, new replicas go to it only
+  // if nothing else will do.
   bool IsStale(const DatanodeState& dn) const {
-    return clock_->NowMs() - dn.last_heartbeat_ms > stale_after_ms_;
+    return clock_->NowMs() - dn.last_heartbeat_ms >
+           std::max(stale_after_ms_, 3 * dn.heartbeat_interval_ms);
   }
   // Where new replicas may go: live datanodes in service, stale ones marked.
   std::vector<PlacementCandidate> LiveCandidates() const;

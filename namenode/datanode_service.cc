@@ -14,7 +14,8 @@ namespace {
 
 constexpr size_t kMaxCommandsPerHeartbeat = 64;
 constexpr int kMaxBlocksPerReport = 10'000'000;
-constexpr int kReportSlice = 10'000;  // blocks of a full report per hold of the lock
+constexpr int kReportSlice = 10'000;
+constexpr int64_t kMaxHeartbeatIntervalMs = 3'600'000;  // blocks of a full report per hold of the lock
 
 class DatanodeService final : public proto::DatanodeProtocol::Service {
  public:
@@ -37,9 +38,13 @@ class DatanodeService final : public proto::DatanodeProtocol::Service {
 
   grpc::Status Heartbeat(grpc::ServerContext*, const proto::HeartbeatRequest* req,
                          proto::HeartbeatResponse* resp) override {
+    if (req->interval_ms() < 0 || req->interval_ms() > kMaxHeartbeatIntervalMs) {
+      return ToGrpc(InvalidArgument("heartbeat interval out of range: " +
+                                    std::to_string(req->interval_ms()) + " ms"));
+    }
     nn_->WithWriteLock([&](const NamenodeState& st) {
-      DatanodeState* dn =
-          st.datanodes.Heartbeat(req->uuid(), req->storage(), req->active_transfers());
+      DatanodeState* dn = st.datanodes.Heartbeat(req->uuid(), req->storage(),
+                                                 req->active_transfers(), req->interval_ms());
       if (!dn) {
         resp->add_commands()->set_reregister(true);
         return;

@@ -157,7 +157,7 @@ TEST_F(BlockManagerTest, DeadDatanodeLosesItsReplicas) {
   EXPECT_EQ(bm_.GoodReplicas(blocks[0].id()), 2u);
 }
 
-TEST_F(BlockManagerTest, DatanodeSilentForAQuarterOfTheDeadIntervalIsStale) {
+TEST_F(BlockManagerTest, DatanodeSilentForAQuarterOfTheDeadIntervalAndThreeHeartbeatsIsStale) {
   AddDatanode("a");
   AddDatanode("b");
   clock_.Advance(kDeadAfterMs / 4);
@@ -176,6 +176,13 @@ TEST_F(BlockManagerTest, DatanodeSilentForAQuarterOfTheDeadIntervalIsStale) {
   EXPECT_FALSE(datanodes_.IsStale(*datanodes_.Find("a")));
   ASSERT_NE(datanodes_.Heartbeat("b", datanodes_.Find("b")->storage, 0), nullptr);
   EXPECT_EQ(stale(), std::set<std::string>{});
+  // A datanode that heartbeats less often than that is stale only after missing three.
+  ASSERT_NE(datanodes_.Heartbeat("b", datanodes_.Find("b")->storage, 0, kDeadAfterMs / 3),
+            nullptr);
+  clock_.Advance(kDeadAfterMs / 3 * 2);
+  EXPECT_EQ(stale(), std::set<std::string>{"a"});
+  clock_.Advance(kDeadAfterMs / 3 + 1);
+  EXPECT_EQ(stale(), (std::set<std::string>{"a", "b"}));
 }
 
 TEST_F(BlockManagerTest, MarkCorruptHidesTheReplica) {
