@@ -338,7 +338,8 @@ int AdminReport() {
     printf("%s  %s:%u  %s  %s  rack %s  blocks %u  capacity %s  used %s  remaining %s  "
            "failed volumes %d  last heartbeat %.1fs ago\n",
            d.id().uuid().c_str(), d.id().host().c_str(), d.id().data_port(),
-           !d.live() ? "DEAD" : d.stale() ? "STALE" : "live", d.admin_state().c_str(), d.id().rack().c_str(),
+           !d.live() ? "DEAD" : d.stale() ? "STALE" : "live", d.admin_state().c_str(),
+           d.id().rack().c_str(),
            d.blocks(), HumanSize(d.capacity(), true).c_str(), HumanSize(d.used(), true).c_str(),
            HumanSize(d.remaining(), true).c_str(), d.failed_volumes_size(),
            static_cast<double>(d.last_heartbeat_ms_ago()) / 1000);

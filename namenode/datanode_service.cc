@@ -14,8 +14,8 @@ namespace {
 
 constexpr size_t kMaxCommandsPerHeartbeat = 64;
 constexpr int kMaxBlocksPerReport = 10'000'000;
-constexpr int kReportSlice = 10'000;
-constexpr int64_t kMaxHeartbeatIntervalMs = 3'600'000;  // blocks of a full report per hold of the lock
+constexpr int kReportSlice = 10'000;  // blocks of a full report per hold of the lock
+constexpr int64_t kMaxHeartbeatIntervalMs = 3'600'000;
 
 class DatanodeService final : public proto::DatanodeProtocol::Service {
  public:

@@ -165,7 +165,6 @@ class AsyncClient {
     Call<Req, Resp>(prepare, std::move(req), [then](Status s, const Resp&) { then(s); });
   }
 
-
  private:
   // One sequence for every call of every thread (the namenode's retry cache answers a
   // repeated id with the first call's result), apart from libdfs's own ids.

@@ -71,6 +71,15 @@ bool StartServer(int* port, pid_t* pid) {
   return read(up[0], port, sizeof *port) == sizeof *port && *port != 0;
 }
 
+// Call i as libdfs makes it: the same metadata and deadline, a path like dfs-bench's.
+void Prepare(uint64_t i, grpc::ClientContext* ctx, proto::GetFileInfoRequest* req) {
+  ctx->AddMetadata(kUserKey, "bench");
+  ctx->AddMetadata(kClientIdKey, "rpc-bench-client");
+  ctx->AddMetadata(kCallIdKey, std::to_string(i));
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  req->set_path("/bench/nn/t" + std::to_string(i % 16) + "/f" + std::to_string(i));
+}
+
 int Run(int threads, int in_flight, double seconds) {
   int port = 0;
   pid_t pid = 0;
@@ -84,12 +93,8 @@ int Run(int threads, int in_flight, double seconds) {
   std::atomic<uint64_t> calls{0}, failures{0};
   auto call = [&](uint64_t i) {
     grpc::ClientContext ctx;
-    ctx.AddMetadata(kUserKey, "bench");
-    ctx.AddMetadata(kClientIdKey, "rpc-bench-client");
-    ctx.AddMetadata(kCallIdKey, std::to_string(i));
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     proto::GetFileInfoRequest req;
-    req.set_path("/bench/nn/t" + std::to_string(i % 16) + "/f" + std::to_string(i));
+    Prepare(i, &ctx, &req);
     proto::GetFileInfoResponse resp;
     return stub->GetFileInfo(&ctx, req, &resp).ok();
   };
@@ -123,11 +128,7 @@ int Run(int threads, int in_flight, double seconds) {
         uint64_t i = static_cast<uint64_t>(t) << 32;
         auto start_call = [&] {
           auto* c = new Call;
-          c->ctx.AddMetadata(kUserKey, "bench");
-          c->ctx.AddMetadata(kClientIdKey, "rpc-bench-client");
-          c->ctx.AddMetadata(kCallIdKey, std::to_string(i));
-          c->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-          c->req.set_path("/bench/nn/t" + std::to_string(i % 16) + "/f" + std::to_string(i));
+          Prepare(i, &c->ctx, &c->req);
           ++i;
           c->rpc = stub->AsyncGetFileInfo(&c->ctx, c->req, &cq);
           c->rpc->Finish(&c->resp, &c->status, c);
