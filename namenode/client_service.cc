@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "common/async_unary.h"
 #include "common/logging.h"
 #include "common/net.h"
 #include "common/rpc.h"
@@ -56,73 +57,83 @@ proto::Op NewOp(const grpc::ServerContextBase* ctx) {
     if (!_s.ok()) return ToGrpc(_s);      \
   } while (0)
 
-// Reads are answered on gRPC's polling threads (callback API): no hand-off to a
-// synchronous worker thread per call.
-// So are the plain mutations: the handler proposes the op and returns; the apply thread
-// finishes the call once the op is applied.
+// The hot methods (reads and plain mutations) are served by an AsyncUnaryServer: each
+// runs on the thread that took the call from the network. Reads answer there; a mutation
+// proposes its op and returns, and the apply thread answers once the op is applied. The
+// rest (rare, and some wait for the log) stay on gRPC's synchronous thread pool.
 using P = proto::ClientProtocol;
-using ServiceBase = P::WithCallbackMethod_GetFileInfo<P::WithCallbackMethod_ListStatus<
-    P::WithCallbackMethod_GetBlockLocations<P::WithCallbackMethod_Mkdirs<
-        P::WithCallbackMethod_Create<P::WithCallbackMethod_Append<P::WithCallbackMethod_Rename<
-            P::WithCallbackMethod_Delete<P::WithCallbackMethod_SetReplication<
-                P::WithCallbackMethod_SetPermission<P::WithCallbackMethod_SetOwner<
-                    P::WithCallbackMethod_SetTimes<P::WithCallbackMethod_Complete<
+using ServiceBase = P::WithAsyncMethod_GetFileInfo<P::WithAsyncMethod_ListStatus<
+    P::WithAsyncMethod_GetBlockLocations<P::WithAsyncMethod_Mkdirs<
+        P::WithAsyncMethod_Create<P::WithAsyncMethod_Append<P::WithAsyncMethod_Rename<
+            P::WithAsyncMethod_Delete<P::WithAsyncMethod_SetReplication<
+                P::WithAsyncMethod_SetPermission<P::WithAsyncMethod_SetOwner<
+                    P::WithAsyncMethod_SetTimes<P::WithAsyncMethod_Complete<
                         P::Service>>>>>>>>>>>>>;
-
-// Answers with read() once this replica reflects every write committed before the call
-// (a ReadIndex barrier: linearizable), or with Unavailable if it is not the leader.
-grpc::ServerUnaryReactor* AfterBarrier(Namenode* nn, grpc::CallbackServerContext* ctx,
-                                       std::function<grpc::Status()> read) {
-  auto* reactor = ctx->DefaultReactor();
-  nn->ReadBarrierAsync([reactor, read = std::move(read)](Status s) {
-    reactor->Finish(s.ok() ? read() : ToGrpc(s));
-  });
-  return reactor;
-}
+using Done = AsyncUnaryServer::Done;
 
 class ClientService final : public ServiceBase {
  public:
   explicit ClientService(Namenode* nn) : nn_(nn) {}
 
-  grpc::ServerUnaryReactor* AfterBarrier(grpc::CallbackServerContext* ctx,
-                                         std::function<grpc::Status()> read) {
-    return ::dfs::AfterBarrier(nn_, ctx, std::move(read));
+  // Hands the hot methods to async (see ServiceBase).
+  void ServeAsync(AsyncUnaryServer* async) {
+    Serve(async, &ClientService::RequestGetFileInfo, &ClientService::GetFileInfo);
+    Serve(async, &ClientService::RequestListStatus, &ClientService::ListStatus);
+    Serve(async, &ClientService::RequestGetBlockLocations, &ClientService::GetBlockLocations);
+    Serve(async, &ClientService::RequestMkdirs, &ClientService::Mkdirs);
+    Serve(async, &ClientService::RequestCreate, &ClientService::Create);
+    Serve(async, &ClientService::RequestAppend, &ClientService::Append);
+    Serve(async, &ClientService::RequestRename, &ClientService::Rename);
+    Serve(async, &ClientService::RequestDelete, &ClientService::Delete);
+    Serve(async, &ClientService::RequestSetReplication, &ClientService::SetReplication);
+    Serve(async, &ClientService::RequestSetPermission, &ClientService::SetPermission);
+    Serve(async, &ClientService::RequestSetOwner, &ClientService::SetOwner);
+    Serve(async, &ClientService::RequestSetTimes, &ClientService::SetTimes);
+    Serve(async, &ClientService::RequestComplete, &ClientService::Complete);
+  }
+
+  template <class Base, class Req, class Resp>
+  void Serve(AsyncUnaryServer* async, AsyncUnaryServer::RequestMethod<Base, Req, Resp> request,
+             void (ClientService::*method)(grpc::ServerContext*, const Req*, Resp*, Done)) {
+    async->Handle(this, request, [this, method](auto* ctx, auto* req, auto* resp, Done done) {
+      (this->*method)(ctx, req, resp, std::move(done));
+    });
+  }
+
+  // Answers with read() once this replica reflects every write committed before the call
+  // (a ReadIndex barrier: linearizable), or with Unavailable if it is not the leader.
+  void AfterBarrier(Done done, std::function<grpc::Status()> read) {
+    nn_->ReadBarrierAsync([done = std::move(done), read = std::move(read)](Status s) {
+      done(s.ok() ? read() : ToGrpc(s));
+    });
   }
 
   // Builds the op (or refuses the request), submits it, and finishes the call once it is
   // applied: with the op's own status, after fill() has put its result in the response.
-  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx,
-                                   const std::function<Result<proto::Op>()>& build,
-                                   std::function<void(const OpResult&)> fill = nullptr) {
-    auto* reactor = ctx->DefaultReactor();
+  void Mutate(Done done, const std::function<Result<proto::Op>()>& build,
+              std::function<void(const OpResult&)> fill = nullptr) {
     auto op = build();
-    if (!op.ok()) {
-      reactor->Finish(ToGrpc(op.status()));
-      return reactor;
-    }
-    nn_->SubmitAsync(std::move(*op), [reactor, fill = std::move(fill)](Result<OpResult> r) {
-      if (!r.ok()) return reactor->Finish(ToGrpc(r.status()));
+    if (!op.ok()) return done(ToGrpc(op.status()));
+    nn_->SubmitAsync(std::move(*op), [done = std::move(done),
+                                      fill = std::move(fill)](Result<OpResult> r) {
+      if (!r.ok()) return done(ToGrpc(r.status()));
       if (r->status.ok() && fill) fill(*r);
-      reactor->Finish(ToGrpc(r->status));
+      done(ToGrpc(r->status));
     });
-    return reactor;
   }
 
-  grpc::ServerUnaryReactor* GetFileInfo(grpc::CallbackServerContext* ctx,
-                                        const proto::GetFileInfoRequest* req,
-                                        proto::GetFileInfoResponse* resp) override {
-    return AfterBarrier(ctx, [this, req, resp] { return GetFileInfoSync(req, resp); });
+  void GetFileInfo(grpc::ServerContext*, const proto::GetFileInfoRequest* req,
+                   proto::GetFileInfoResponse* resp, Done done) {
+    AfterBarrier(std::move(done), [this, req, resp] { return GetFileInfoSync(req, resp); });
   }
-  grpc::ServerUnaryReactor* ListStatus(grpc::CallbackServerContext* ctx,
-                                       const proto::ListStatusRequest* req,
-                                       proto::ListStatusResponse* resp) override {
-    return AfterBarrier(ctx, [this, req, resp] { return ListStatusSync(req, resp); });
+  void ListStatus(grpc::ServerContext*, const proto::ListStatusRequest* req,
+                  proto::ListStatusResponse* resp, Done done) {
+    AfterBarrier(std::move(done), [this, req, resp] { return ListStatusSync(req, resp); });
   }
-  grpc::ServerUnaryReactor* GetBlockLocations(grpc::CallbackServerContext* ctx,
-                                              const proto::GetBlockLocationsRequest* req,
-                                              proto::GetBlockLocationsResponse* resp) override {
-    return AfterBarrier(ctx,
-                        [this, ctx, req, resp] { return GetBlockLocationsSync(ctx, req, resp); });
+  void GetBlockLocations(grpc::ServerContext* ctx, const proto::GetBlockLocationsRequest* req,
+                         proto::GetBlockLocationsResponse* resp, Done done) {
+    AfterBarrier(std::move(done),
+                 [this, ctx, req, resp] { return GetBlockLocationsSync(ctx, req, resp); });
   }
 
   grpc::Status GetFileInfoSync(const proto::GetFileInfoRequest* req,
@@ -153,10 +164,9 @@ class ClientService final : public ServiceBase {
     return ToGrpc(s);
   }
 
-  grpc::ServerUnaryReactor* Mkdirs(grpc::CallbackServerContext* ctx,
-                                   const proto::MkdirsRequest* req,
-                                   proto::MkdirsResponse*) override {
-    return Mutate(ctx, [&]() -> Result<proto::Op> {
+  void Mkdirs(grpc::ServerContext* ctx, const proto::MkdirsRequest* req, proto::MkdirsResponse*,
+              Done done) {
+    Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       proto::Op op = NewOp(ctx);
       auto* m = op.mutable_mkdirs();
@@ -167,9 +177,8 @@ class ClientService final : public ServiceBase {
     });
   }
 
-  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* ctx,
-                                   const proto::CreateRequest* req,
-                                   proto::CreateResponse* resp) override {
+  void Create(grpc::ServerContext* ctx, const proto::CreateRequest* req,
+              proto::CreateResponse* resp, Done done) {
     auto op = [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       RETURN_IF_ERROR(CheckClientName(req->client_name()));
@@ -186,12 +195,11 @@ class ClientService final : public ServiceBase {
       c->set_block_size(req->block_size() ? req->block_size() : o.default_block_size);
       return op;
     };
-    return Mutate(ctx, op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
+    Mutate(std::move(done), op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
   }
 
-  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* ctx,
-                                   const proto::AppendRequest* req,
-                                   proto::AppendResponse* resp) override {
+  void Append(grpc::ServerContext* ctx, const proto::AppendRequest* req,
+              proto::AppendResponse* resp, Done done) {
     auto op = [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       RETURN_IF_ERROR(CheckClientName(req->client_name()));
@@ -201,7 +209,7 @@ class ClientService final : public ServiceBase {
       op.mutable_append()->set_client_name(req->client_name());
       return op;
     };
-    return Mutate(ctx, op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
+    Mutate(std::move(done), op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
   }
 
   grpc::Status AddBlock(grpc::ServerContext* ctx, const proto::AddBlockRequest* req,
@@ -325,9 +333,8 @@ class ClientService final : public ServiceBase {
     return ToGrpc(SubmitStatus(std::move(op)));
   }
 
-  grpc::ServerUnaryReactor* Complete(grpc::CallbackServerContext* ctx,
-                                     const proto::CompleteRequest* req,
-                                     proto::CompleteResponse* resp) override {
+  void Complete(grpc::ServerContext* ctx, const proto::CompleteRequest* req,
+                proto::CompleteResponse* resp, Done done) {
     // Three outcomes: refused; answered at once (a retry of a Complete that was applied,
     // which finds the file closed, gets its first answer; or not every block has a
     // finalized replica yet: completed=false, call again); or the op is submitted.
@@ -374,15 +381,13 @@ class ClientService final : public ServiceBase {
       return op;
     }();
     if (answered) {
-      auto* reactor = ctx->DefaultReactor();
-      reactor->Finish(grpc::Status::OK);
-      return reactor;
+      return done(grpc::Status::OK);
     }
-    return Mutate(ctx, [&] { return std::move(built); },
+    Mutate(std::move(done), [&] { return std::move(built); },
                   [resp](const OpResult&) { resp->set_completed(true); });
   }
 
-  grpc::Status GetBlockLocationsSync(grpc::CallbackServerContext* ctx,
+  grpc::Status GetBlockLocationsSync(grpc::ServerContext* ctx,
                                      const proto::GetBlockLocationsRequest* req,
                                      proto::GetBlockLocationsResponse* resp) {
     CHECK_OK(CheckPath(req->path()));
@@ -423,10 +428,9 @@ class ClientService final : public ServiceBase {
     return ToGrpc(s);
   }
 
-  grpc::ServerUnaryReactor* Rename(grpc::CallbackServerContext* ctx,
-                                   const proto::RenameRequest* req,
-                                   proto::RenameResponse*) override {
-    return Mutate(ctx, [&]() -> Result<proto::Op> {
+  void Rename(grpc::ServerContext* ctx, const proto::RenameRequest* req, proto::RenameResponse*,
+              Done done) {
+    Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->src()));
       RETURN_IF_ERROR(CheckPath(req->dst()));
       proto::Op op = NewOp(ctx);
@@ -437,10 +441,9 @@ class ClientService final : public ServiceBase {
     });
   }
 
-  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx,
-                                   const proto::DeleteRequest* req,
-                                   proto::DeleteResponse*) override {
-    return Mutate(ctx, [&]() -> Result<proto::Op> {
+  void Delete(grpc::ServerContext* ctx, const proto::DeleteRequest* req, proto::DeleteResponse*,
+              Done done) {
+    Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       proto::Op op = NewOp(ctx);
       op.mutable_delete_()->set_path(req->path());
@@ -449,10 +452,9 @@ class ClientService final : public ServiceBase {
     });
   }
 
-  grpc::ServerUnaryReactor* SetReplication(grpc::CallbackServerContext* ctx,
-                                           const proto::SetReplicationRequest* req,
-                                           proto::SetReplicationResponse*) override {
-    return Mutate(ctx, [&]() -> Result<proto::Op> {
+  void SetReplication(grpc::ServerContext* ctx, const proto::SetReplicationRequest* req,
+                      proto::SetReplicationResponse*, Done done) {
+    Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       proto::Op op = NewOp(ctx);
       op.mutable_set_replication()->set_path(req->path());
@@ -461,10 +463,9 @@ class ClientService final : public ServiceBase {
     });
   }
 
-  grpc::ServerUnaryReactor* SetPermission(grpc::CallbackServerContext* ctx,
-                                          const proto::SetPermissionRequest* req,
-                                          proto::SetPermissionResponse*) override {
-    return Mutate(ctx, [&]() -> Result<proto::Op> {
+  void SetPermission(grpc::ServerContext* ctx, const proto::SetPermissionRequest* req,
+                     proto::SetPermissionResponse*, Done done) {
+    Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       proto::Op op = NewOp(ctx);
       op.mutable_set_permission()->set_path(req->path());
@@ -473,10 +474,9 @@ class ClientService final : public ServiceBase {
     });
   }
 
-  grpc::ServerUnaryReactor* SetOwner(grpc::CallbackServerContext* ctx,
-                                     const proto::SetOwnerRequest* req,
-                                     proto::SetOwnerResponse*) override {
-    return Mutate(ctx, [&]() -> Result<proto::Op> {
+  void SetOwner(grpc::ServerContext* ctx, const proto::SetOwnerRequest* req,
+                proto::SetOwnerResponse*, Done done) {
+    Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       proto::Op op = NewOp(ctx);
       auto* o = op.mutable_set_owner();
@@ -487,10 +487,9 @@ class ClientService final : public ServiceBase {
     });
   }
 
-  grpc::ServerUnaryReactor* SetTimes(grpc::CallbackServerContext* ctx,
-                                     const proto::SetTimesRequest* req,
-                                     proto::SetTimesResponse*) override {
-    return Mutate(ctx, [&]() -> Result<proto::Op> {
+  void SetTimes(grpc::ServerContext* ctx, const proto::SetTimesRequest* req,
+                proto::SetTimesResponse*, Done done) {
+    Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       proto::Op op = NewOp(ctx);
       auto* t = op.mutable_set_times();
@@ -720,8 +719,10 @@ class ClientService final : public ServiceBase {
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> MakeClientService(Namenode* nn) {
-  return std::make_unique<ClientService>(nn);
+std::unique_ptr<grpc::Service> MakeClientService(Namenode* nn, AsyncUnaryServer* async) {
+  auto service = std::make_unique<ClientService>(nn);
+  service->ServeAsync(async);
+  return service;
 }
 
 }  // namespace dfs

@@ -53,15 +53,17 @@ Result<int> Namenode::Start() {
   node_ = std::make_unique<raft::Node>(ro);
   node_->SetLeadershipListener([this](bool leader, uint64_t term) { OnLeadership(leader, term); });
   RETURN_IF_ERROR(node_->Start(this));
-  client_service_ = MakeClientService(this);
-  datanode_service_ = MakeDatanodeService(this);
   grpc::ServerBuilder builder;
   int port = 0;
   ConfigureServer(builder, options_.address, &port);
+  async_ = std::make_unique<AsyncUnaryServer>(&builder, 1);
+  client_service_ = MakeClientService(this, async_.get());
+  datanode_service_ = MakeDatanodeService(this);
   builder.RegisterService(client_service_.get());
   builder.RegisterService(datanode_service_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) return Unavailable("cannot listen on " + options_.address);
+  async_->Start();
   monitor_ = std::thread([this] { MonitorLoop(); });
   spdlog::info("namenode {} serving on port {} ({} files, {} directories, {} blocks)",
                options_.id, port, ns_.file_count(), ns_.directory_count(), ns_.block_count());
@@ -76,7 +78,8 @@ void Namenode::Shutdown() {
     stop_cv_.notify_all();
   }
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  if (node_) node_->Stop();
+  if (node_) node_->Stop();  // answers the calls still waiting for the log
+  if (async_) async_->Shutdown();
 }
 
 void Namenode::Wait() {

@@ -27,6 +27,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
 
+#include "common/async_unary.h"
 #include "common/clock.h"
 #include "namenode/block_manager.h"
 #include "namenode/datanode_manager.h"
@@ -144,6 +145,7 @@ class Namenode : public StateMachine {
   std::chrono::steady_clock::time_point safe_mode_next_check_;  // guarded by mu_
   std::string internal_client_id_;
   std::atomic<uint64_t> next_internal_call_{1};
+  std::unique_ptr<AsyncUnaryServer> async_;  // serves the client service's hot methods
   std::unique_ptr<grpc::Service> client_service_;
   std::unique_ptr<grpc::Service> datanode_service_;
   std::unique_ptr<grpc::Server> server_;
@@ -165,7 +167,7 @@ class Namenode : public StateMachine {
   std::thread monitor_;
 };
 
-std::unique_ptr<grpc::Service> MakeClientService(Namenode* nn);
+std::unique_ptr<grpc::Service> MakeClientService(Namenode* nn, AsyncUnaryServer* async);
 std::unique_ptr<grpc::Service> MakeDatanodeService(Namenode* nn);
 
 }  // namespace dfs
