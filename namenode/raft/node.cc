@@ -346,11 +346,7 @@ void Node::HandleReady() {
       item.reads.emplace_back(rs.index, std::move(it->second));
       reads_in_flight_.erase(it);
     }
-    if (item.snapshot || !item.entries.empty() || !item.reads.empty()) {
-      std::lock_guard<std::mutex> l(apply_mu_);
-      apply_queue_.push_back(std::move(item));
-      apply_cv_.notify_one();
-    }
+    if (item.snapshot || !item.entries.empty() || !item.reads.empty()) Hand(std::move(item));
   }
   std::lock_guard<std::mutex> l(mu_);
   status_.role = core_->role();
@@ -366,6 +362,31 @@ void Node::HandleReady() {
     auto it = mem.addresses.find(m.id);
     if (it != mem.addresses.end()) m.address = it->second;
     if (const Progress* pr = core_->progress(m.id)) m.match = pr->match;
+  }
+}
+
+void Node::Hand(ApplyItem item) {
+  std::unique_lock<std::mutex> l(apply_mu_);
+  // A group of one has no follower waiting for this loop, so the loop applies the item
+  // itself when the apply thread is idle: one thread hand-off less per write. (In a
+  // larger group a long apply, like deleting a big tree, would hold back the heartbeats
+  // and start an election.) Snapshots stay on the apply thread: they need the loop.
+  bool inline_apply = core_->membership().voters.size() == 1 && !item.snapshot &&
+                      apply_queue_.empty() && !apply_busy_;
+  if (!inline_apply) {
+    apply_queue_.push_back(std::move(item));
+    apply_cv_.notify_one();
+    return;
+  }
+  apply_busy_ = true;
+  l.unlock();
+  ApplyItemNow(item);
+  AnswerReads();
+  l.lock();
+  apply_busy_ = false;
+  if (applied_ - snapshot_index_ >= options_.snapshot_every) {
+    apply_queue_.emplace_back();  // nothing to apply: the apply thread takes the snapshot
+    apply_cv_.notify_one();
   }
 }
 
@@ -436,10 +457,13 @@ void Node::ApplyLoop() {
       if (apply_queue_.empty()) return;  // stopping
       item = std::move(apply_queue_.front());
       apply_queue_.pop_front();
+      apply_busy_ = true;
     }
     ApplyItemNow(item);
     AnswerReads();
     MaybeSnapshot();
+    std::lock_guard<std::mutex> l(apply_mu_);
+    apply_busy_ = false;
   }
 }
 

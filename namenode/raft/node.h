@@ -7,7 +7,9 @@
 // apply thread applies committed entries in log order, restores received snapshots,
 // answers reads, and saves a snapshot every `snapshot_every` entries (the log is then
 // compacted behind it). Callbacks (Apply, ReadBarrier callbacks, the leadership
-// listener) all run on the apply thread, in log order.
+// listener) all run on the apply thread, in log order; in a group of one, the loop
+// applies what it committed itself while the apply thread is idle (one hand-off less),
+// so there callbacks may also run on the loop, never at the same time.
 //
 // Proposals: Propose resolves once the entry is applied here, or with Unavailable when
 // this node is not the leader or loses leadership before then (the entry may still
@@ -147,6 +149,8 @@ class Node : private TransportHandler {
   // Records until when reads may be answered at once from this leader's state.
   void NoteLease();
   void HandleReady();
+  // Hands committed entries, reads and snapshots to the apply thread (or applies them).
+  void Hand(ApplyItem item);
   void NoteRoleChange();
   void FailPending(const Status& s);
   std::future<Result<uint64_t>> ProposeChange(const ConfChange& change);
@@ -195,6 +199,8 @@ class Node : private TransportHandler {
   std::mutex apply_mu_;
   std::condition_variable apply_cv_;
   std::deque<ApplyItem> apply_queue_;  // guarded by apply_mu_
+  // An item is being applied, by the apply thread or by the loop (see HandleReady).
+  bool apply_busy_ = false;  // guarded by apply_mu_
   std::multimap<uint64_t, Callbacks> reads_ready_;  // apply thread: index -> callbacks
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> snapshot_index_{0};  // written by the apply thread
