@@ -189,11 +189,7 @@ Result<std::vector<FileStatus>> FileSystem::ListStatus(const std::string& path) 
 }
 
 Result<FileStatus> FileSystem::GetFileStatus(const std::string& path) {
-  proto::GetFileInfoRequest req;
-  req.set_path(NormalizePath(path));
-  proto::GetFileInfoResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->GetFileInfo(c, req, &resp); }));
-  return resp.status();
+  return stats_.Stat(NormalizePath(path));
 }
 
 Status FileSystem::Rename(const std::string& src, const std::string& dst) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "client/stat_batch.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "proto/namenode.grpc.pb.h"
@@ -125,6 +126,11 @@ class FileSystem {
   int open_writers_ = 0;     // guarded by lease_mu_
   bool stopping_ = false;    // guarded by lease_mu_
   std::thread renewer_;      // started with the first writer
+  // Concurrent GetFileStatus calls share namenode calls.
+  StatBatch stats_{
+      [this](const proto::GetFileInfosRequest& req, proto::GetFileInfosResponse* resp) {
+        return Call([&](grpc::ClientContext* c) { return stub()->GetFileInfos(c, req, resp); });
+      }};
 };
 
 // "/a//b/" -> "/a/b"; "a" -> "/a". Leaves the namenode to refuse "..", NUL and the like.

@@ -19,6 +19,7 @@ namespace {
 constexpr uint32_t kDefaultListLimit = 1000;
 constexpr uint32_t kMaxListLimit = 10000;
 constexpr size_t kMaxClientNameBytes = 256;
+constexpr int kMaxStatBatch = 1000;
 
 // "ipv4:127.0.0.1:4567" -> "127.0.0.1".
 std::string PeerHost(const grpc::ServerContextBase* ctx) {
@@ -62,13 +63,14 @@ proto::Op NewOp(const grpc::ServerContextBase* ctx) {
 // proposes its op and returns, and the apply thread answers once the op is applied. The
 // rest (rare, and some wait for the log) stay on gRPC's synchronous thread pool.
 using P = proto::ClientProtocol;
-using ServiceBase = P::WithAsyncMethod_GetFileInfo<P::WithAsyncMethod_ListStatus<
+using ServiceBase = P::WithAsyncMethod_GetFileInfo<P::WithAsyncMethod_GetFileInfos<
+    P::WithAsyncMethod_ListStatus<
     P::WithAsyncMethod_GetBlockLocations<P::WithAsyncMethod_Mkdirs<
         P::WithAsyncMethod_Create<P::WithAsyncMethod_Append<P::WithAsyncMethod_Rename<
             P::WithAsyncMethod_Delete<P::WithAsyncMethod_SetReplication<
                 P::WithAsyncMethod_SetPermission<P::WithAsyncMethod_SetOwner<
                     P::WithAsyncMethod_SetTimes<P::WithAsyncMethod_Complete<
-                        P::Service>>>>>>>>>>>>>;
+                        P::Service>>>>>>>>>>>>>>;
 using Done = AsyncUnaryServer::Done;
 
 class ClientService final : public ServiceBase {
@@ -78,6 +80,7 @@ class ClientService final : public ServiceBase {
   // Hands the hot methods to async (see ServiceBase).
   void ServeAsync(AsyncUnaryServer* async) {
     Serve(async, &ClientService::RequestGetFileInfo, &ClientService::GetFileInfo);
+    Serve(async, &ClientService::RequestGetFileInfos, &ClientService::GetFileInfos);
     Serve(async, &ClientService::RequestListStatus, &ClientService::ListStatus);
     Serve(async, &ClientService::RequestGetBlockLocations, &ClientService::GetBlockLocations);
     Serve(async, &ClientService::RequestMkdirs, &ClientService::Mkdirs);
@@ -125,6 +128,30 @@ class ClientService final : public ServiceBase {
   void GetFileInfo(grpc::ServerContext*, const proto::GetFileInfoRequest* req,
                    proto::GetFileInfoResponse* resp, Done done) {
     AfterBarrier(std::move(done), [this, req, resp] { return GetFileInfoSync(req, resp); });
+  }
+  void GetFileInfos(grpc::ServerContext*, const proto::GetFileInfosRequest* req,
+                    proto::GetFileInfosResponse* resp, Done done) {
+    if (req->paths_size() > kMaxStatBatch) {
+      return done(ToGrpc(InvalidArgument("too many paths in one call: " +
+                                         std::to_string(req->paths_size()) + " (at most " +
+                                         std::to_string(kMaxStatBatch) + ")")));
+    }
+    AfterBarrier(std::move(done), [this, req, resp] {
+      nn_->WithReadLock([&](const NamenodeState& st) {
+        for (const auto& path : req->paths()) {
+          auto* out = resp->add_results();
+          Status s = CheckPath(path);
+          Result<proto::FileStatus> r = s.ok() ? st.ns.GetFileInfo(path) : Result<proto::FileStatus>(s);
+          if (r.ok()) {
+            *out->mutable_status() = std::move(*r);
+          } else {
+            out->set_code(static_cast<int32_t>(r.status().code()));
+            out->set_message(r.status().message());
+          }
+        }
+      });
+      return grpc::Status::OK;
+    });
   }
   void ListStatus(grpc::ServerContext*, const proto::ListStatusRequest* req,
                   proto::ListStatusResponse* resp, Done done) {

@@ -1,7 +1,9 @@
 // Bad input at every edge gets a clear error and changes nothing.
 #include <arpa/inet.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "common/crc32c.h"
 #include "common/frame.h"
@@ -175,6 +177,56 @@ TEST_F(BadInputTest, NamespaceRefusalsChangeNothing) {
   EXPECT_EQ(*ReadFile(fs_.get(), "/a/f"), "data");
   EXPECT_TRUE(fs_->GetFileStatus("/a/b/c").ok());
   EXPECT_EQ(fs_->GetFileStatus("/a/g").status().code(), Code::kNotFound);
+}
+
+// A batch of stats (what libdfs sends for concurrent GetFileStatus calls) answers each
+// path on its own, and one over the limit is refused whole.
+TEST_F(BadInputTest, StatBatchesAnswerEachPathAndOversizedOnesAreRefused) {
+  ASSERT_OK(fs_->Mkdirs("/d"));
+  proto::GetFileInfosRequest req;
+  for (const char* p : {"/d", "/missing", "/a/../b", "/"}) req.add_paths(p);
+  proto::GetFileInfosResponse resp;
+  auto send = [&] {
+    return fs_->Call(
+        [&](grpc::ClientContext* c) { return fs_->stub()->GetFileInfos(c, req, &resp); });
+  };
+  ASSERT_OK(send());
+  ASSERT_EQ(resp.results_size(), 4);
+  EXPECT_EQ(resp.results(0).code(), 0);
+  EXPECT_EQ(resp.results(0).status().type(), proto::DIRECTORY);
+  EXPECT_EQ(resp.results(1).code(), static_cast<int>(Code::kNotFound));
+  EXPECT_NE(resp.results(1).message().find("/missing"), std::string::npos);
+  EXPECT_EQ(resp.results(2).code(), static_cast<int>(Code::kInvalidArgument));
+  EXPECT_EQ(resp.results(3).code(), 0);
+
+  req.clear_paths();
+  for (int i = 0; i < 1001; ++i) req.add_paths("/d");
+  resp.Clear();
+  Status s = send();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(resp.results_size(), 0);
+}
+
+// Many threads stat-ing at once through one FileSystem (their calls share namenode
+// calls) each get the answer for their own path.
+TEST_F(BadInputTest, ConcurrentStatsEachGetTheirOwnAnswer) {
+  for (int i = 0; i < 20; ++i) ASSERT_OK(fs_->Mkdirs("/s/d" + std::to_string(i)));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 16; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        int k = (t * 7 + i) % 40;  // 0-19 exist, 20-39 do not
+        std::string path = "/s/d" + std::to_string(k);
+        auto r = fs_->GetFileStatus(path);
+        bool right = k < 20 ? r.ok() && r->path() == path && r->type() == proto::DIRECTORY
+                            : r.status().code() == Code::kNotFound;
+        if (!right) ++wrong;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(wrong, 0);
 }
 
 }  // namespace
