@@ -132,16 +132,17 @@ class ClientService final : public ServiceBase {
   void GetFileInfos(grpc::ServerContext*, const proto::GetFileInfosRequest* req,
                     proto::GetFileInfosResponse* resp, Done done) {
     if (req->paths_size() > kMaxStatBatch) {
-      return done(ToGrpc(InvalidArgument("too many paths in one call: " +
-                                         std::to_string(req->paths_size()) + " (at most " +
-                                         std::to_string(kMaxStatBatch) + ")")));
+      return done(ToGrpc(
+          InvalidArgument("too many paths in one call: " + std::to_string(req->paths_size()) +
+                          " (at most " + std::to_string(kMaxStatBatch) + ")")));
     }
     AfterBarrier(std::move(done), [this, req, resp] {
       nn_->WithReadLock([&](const NamenodeState& st) {
         for (const auto& path : req->paths()) {
           auto* out = resp->add_results();
           Status s = CheckPath(path);
-          Result<proto::FileStatus> r = s.ok() ? st.ns.GetFileInfo(path) : Result<proto::FileStatus>(s);
+          Result<proto::FileStatus> r =
+              s.ok() ? st.ns.GetFileInfo(path) : Result<proto::FileStatus>(s);
           if (r.ok()) {
             *out->mutable_status() = std::move(*r);
           } else {
