@@ -143,6 +143,15 @@ void Node::Stop() {
     apply_cv_.notify_all();
   }
   if (applier_.joinable()) applier_.join();
+  // Reads still waiting for a ReadIndex round or for the apply thread (both joined).
+  for (auto& [id, cbs] : reads_in_flight_) {
+    for (auto& cb : cbs) cb(Unavailable("namenode is shutting down"));
+  }
+  reads_in_flight_.clear();
+  for (auto& [index, cbs] : reads_ready_) {
+    for (auto& cb : cbs) cb(Unavailable("namenode is shutting down"));
+  }
+  reads_ready_.clear();
   // The transport first: it cancels the peers' open streams, which would otherwise hold
   // the server's shutdown to its deadline.
   if (transport_) transport_->Stop();
@@ -227,7 +236,7 @@ T Node::OnLoop(std::function<T(RaftCore&)> fn) {
   auto f = p->get_future();
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stopping_) return Unavailable("namenode is shutting down");
+    if (stopping_ || !failed_.ok()) return Unavailable("namenode is shutting down");
     tasks_.push_back([this, p, fn] { p->set_value(fn(*core_)); });
     cv_.notify_one();
   }
@@ -260,6 +269,12 @@ void Node::Loop() {
     Process(ticks);
     l.lock();
   }
+  // Tasks queued before the loop ended run now: OnLoop's callers (the apply thread taking
+  // a snapshot, say) wait for them. No more come (OnLoop and ProposeChange refuse).
+  std::vector<std::function<void()>> tasks;
+  tasks.swap(tasks_);
+  l.unlock();
+  for (auto& task : tasks) task();
 }
 
 void Node::Process(int ticks) {
