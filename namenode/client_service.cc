@@ -34,6 +34,12 @@ std::string PeerHost(const grpc::ServerContextBase* ctx) {
 
 Status CheckPath(const std::string& path) { return SplitPath(path).status(); }
 
+// A stat, the path checked first.
+Result<proto::FileStatus> FileInfo(const Namespace& ns, const std::string& path) {
+  RETURN_IF_ERROR(CheckPath(path));
+  return ns.GetFileInfo(path);
+}
+
 Status CheckClientName(const std::string& name) {
   if (name.empty()) return InvalidArgument("client name is empty");
   if (name.size() > kMaxClientNameBytes) return InvalidArgument("client name is too long");
@@ -63,14 +69,13 @@ proto::Op NewOp(const grpc::ServerContextBase* ctx) {
 // proposes its op and returns, and the apply thread answers once the op is applied. The
 // rest (rare, and some wait for the log) stay on gRPC's synchronous thread pool.
 using P = proto::ClientProtocol;
-using ServiceBase = P::WithAsyncMethod_GetFileInfo<P::WithAsyncMethod_GetFileInfos<
-    P::WithAsyncMethod_ListStatus<
-    P::WithAsyncMethod_GetBlockLocations<P::WithAsyncMethod_Mkdirs<
-        P::WithAsyncMethod_Create<P::WithAsyncMethod_Append<P::WithAsyncMethod_Rename<
-            P::WithAsyncMethod_Delete<P::WithAsyncMethod_SetReplication<
-                P::WithAsyncMethod_SetPermission<P::WithAsyncMethod_SetOwner<
-                    P::WithAsyncMethod_SetTimes<P::WithAsyncMethod_Complete<
-                        P::Service>>>>>>>>>>>>>>;
+using ServiceBase =
+    P::WithAsyncMethod_GetFileInfo<P::WithAsyncMethod_GetFileInfos<P::WithAsyncMethod_ListStatus<
+        P::WithAsyncMethod_GetBlockLocations<P::WithAsyncMethod_Mkdirs<P::WithAsyncMethod_Create<
+            P::WithAsyncMethod_Append<P::WithAsyncMethod_Rename<P::WithAsyncMethod_Delete<
+                P::WithAsyncMethod_SetReplication<P::WithAsyncMethod_SetPermission<
+                    P::WithAsyncMethod_SetOwner<P::WithAsyncMethod_SetTimes<
+                        P::WithAsyncMethod_Complete<P::Service>>>>>>>>>>>>>>;
 using Done = AsyncUnaryServer::Done;
 
 class ClientService final : public ServiceBase {
@@ -140,9 +145,7 @@ class ClientService final : public ServiceBase {
       nn_->WithReadLock([&](const NamenodeState& st) {
         for (const auto& path : req->paths()) {
           auto* out = resp->add_results();
-          Status s = CheckPath(path);
-          Result<proto::FileStatus> r =
-              s.ok() ? st.ns.GetFileInfo(path) : Result<proto::FileStatus>(s);
+          auto r = FileInfo(st.ns, path);
           if (r.ok()) {
             *out->mutable_status() = std::move(*r);
           } else {
@@ -166,10 +169,9 @@ class ClientService final : public ServiceBase {
 
   grpc::Status GetFileInfoSync(const proto::GetFileInfoRequest* req,
                                proto::GetFileInfoResponse* resp) {
-    CHECK_OK(CheckPath(req->path()));
     Status s;
     nn_->WithReadLock([&](const NamenodeState& st) {
-      auto r = st.ns.GetFileInfo(req->path());
+      auto r = FileInfo(st.ns, req->path());
       if (r.ok()) *resp->mutable_status() = *r;
       s = r.status();
     });

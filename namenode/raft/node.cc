@@ -144,14 +144,8 @@ void Node::Stop() {
   }
   if (applier_.joinable()) applier_.join();
   // Reads still waiting for a ReadIndex round or for the apply thread (both joined).
-  for (auto& [id, cbs] : reads_in_flight_) {
-    for (auto& cb : cbs) cb(Unavailable("namenode is shutting down"));
-  }
-  reads_in_flight_.clear();
-  for (auto& [index, cbs] : reads_ready_) {
-    for (auto& cb : cbs) cb(Unavailable("namenode is shutting down"));
-  }
-  reads_ready_.clear();
+  FailReads(&reads_in_flight_, Unavailable("namenode is shutting down"));
+  FailReads(&reads_ready_, Unavailable("namenode is shutting down"));
   // The transport first: it cancels the peers' open streams, which would otherwise hold
   // the server's shutdown to its deadline.
   if (transport_) transport_->Stop();
@@ -399,7 +393,7 @@ void Node::Hand(ApplyItem item) {
   AnswerReads();
   l.lock();
   apply_busy_ = false;
-  if (applied_ - snapshot_index_ >= options_.snapshot_every) {
+  if (SnapshotDue(applied_)) {
     apply_queue_.emplace_back();  // nothing to apply: the apply thread takes the snapshot
     apply_cv_.notify_one();
   }
@@ -414,10 +408,7 @@ void Node::NoteRoleChange() {
     spdlog::info("raft node {}: no longer the leader (term {})", options_.id, term);
     leading_term_ = 0;
     FailPending(Unavailable("leadership changed; retry"));
-    for (auto& [id, cbs] : reads_in_flight_) {
-      for (auto& cb : cbs) cb(Unavailable("leadership changed; retry"));
-    }
-    reads_in_flight_.clear();
+    FailReads(&reads_in_flight_, Unavailable("leadership changed; retry"));
     ApplyItem item;
     item.lost_leadership = true;
     item.term = last_term_;
@@ -437,6 +428,14 @@ void Node::NoteRoleChange() {
   }
   last_role_ = role;
   last_term_ = term;
+}
+
+template <class ReadsByIndex>
+void Node::FailReads(ReadsByIndex* reads, const Status& s) {
+  for (auto& [index, cbs] : *reads) {
+    for (auto& cb : cbs) cb(s);
+  }
+  reads->clear();
 }
 
 void Node::FailPending(const Status& s) {
@@ -532,7 +531,7 @@ void Node::AnswerReads() {
 
 void Node::MaybeSnapshot() {
   uint64_t applied = applied_;
-  if (applied - snapshot_index_ < options_.snapshot_every) return;
+  if (!SnapshotDue(applied)) return;
   std::string tmp = options_.dir + "/snap-saving";
   auto index = sm_->SaveSnapshot(tmp);
   if (!index.ok()) {

@@ -153,6 +153,13 @@ class Node : private TransportHandler {
   void Hand(ApplyItem item);
   void NoteRoleChange();
   void FailPending(const Status& s);
+  // Answers every read callback in reads (index -> callbacks) with s and empties it.
+  template <class ReadsByIndex>
+  static void FailReads(ReadsByIndex* reads, const Status& s);
+  // Enough entries applied since the last snapshot for another.
+  bool SnapshotDue(uint64_t applied) const {
+    return applied - snapshot_index_ >= options_.snapshot_every;
+  }
   std::future<Result<uint64_t>> ProposeChange(const ConfChange& change);
   // Runs fn on the loop thread with the core and waits for it.
   template <typename T>
@@ -199,7 +206,7 @@ class Node : private TransportHandler {
   std::mutex apply_mu_;
   std::condition_variable apply_cv_;
   std::deque<ApplyItem> apply_queue_;  // guarded by apply_mu_
-  // An item is being applied, by the apply thread or by the loop (see HandleReady).
+  // An item is being applied, by the apply thread or by the loop (see Hand).
   bool apply_busy_ = false;  // guarded by apply_mu_
   std::multimap<uint64_t, Callbacks> reads_ready_;  // apply thread: index -> callbacks
   std::atomic<uint64_t> applied_{0};
