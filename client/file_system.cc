@@ -134,9 +134,56 @@ Status FileSystem::Call(const std::function<grpc::Status(grpc::ClientContext*)>&
   }
 }
 
+Result<FileSystem::MutationResult> FileSystem::Mutate(proto::Mutation m) {
+  m.set_call_id(next_call_id_++);
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(failover_timeout_ms_);
+  for (;;) {
+    auto r = mutations_.Run(m);
+    if (r.ok() || r.status().code() != Code::kUnavailable ||
+        std::chrono::steady_clock::now() > give_up) {
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Status FileSystem::SendMutations(const std::vector<const proto::Mutation*>& items,
+                                 std::vector<Result<MutationResult>>* answers) {
+  proto::MutationsRequest req;
+  for (const auto* m : items) *req.add_mutations() = *m;
+  proto::MutationsResponse resp;
+  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Mutations(c, req, &resp); }));
+  for (auto& r : *resp.mutable_results()) {
+    if (r.code() != 0) {
+      answers->push_back(Status(static_cast<Code>(r.code()), r.message()));
+    } else {
+      answers->push_back(std::move(r));
+    }
+  }
+  return Status::Ok();
+}
+
+Status FileSystem::SendStats(const std::vector<const std::string*>& paths,
+                             std::vector<Result<FileStatus>>* answers) {
+  proto::GetFileInfosRequest req;
+  for (const auto* p : paths) req.add_paths(*p);
+  proto::GetFileInfosResponse resp;
+  RETURN_IF_ERROR(
+      Call([&](grpc::ClientContext* c) { return stub()->GetFileInfos(c, req, &resp); }));
+  for (auto& r : *resp.mutable_results()) {
+    if (r.code() != 0) {
+      answers->push_back(Status(static_cast<Code>(r.code()), r.message()));
+    } else {
+      answers->push_back(std::move(*r.mutable_status()));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<OutputStream>> FileSystem::Create(const std::string& path,
                                                          const CreateOptions& options) {
-  proto::CreateRequest req;
+  proto::Mutation m;
+  proto::CreateRequest& req = *m.mutable_create();
   req.set_path(NormalizePath(path));
   req.set_mode(options.mode);
   req.set_client_name(client_name_);
@@ -144,18 +191,16 @@ Result<std::unique_ptr<OutputStream>> FileSystem::Create(const std::string& path
   req.set_create_parent(options.create_parent);
   req.set_replication(options.replication ? options.replication : default_replication_);
   req.set_block_size(options.block_size ? options.block_size : default_block_size_);
-  proto::CreateResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Create(c, req, &resp); }));
-  return std::unique_ptr<OutputStream>(new OutputStream(this, resp.status()));
+  ASSIGN_OR_RETURN(auto r, Mutate(std::move(m)));
+  return std::unique_ptr<OutputStream>(new OutputStream(this, r.create().status()));
 }
 
 Result<std::unique_ptr<OutputStream>> FileSystem::Append(const std::string& path) {
-  proto::AppendRequest req;
-  req.set_path(NormalizePath(path));
-  req.set_client_name(client_name_);
-  proto::AppendResponse resp;
-  RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Append(c, req, &resp); }));
-  return std::unique_ptr<OutputStream>(new OutputStream(this, resp.status()));
+  proto::Mutation m;
+  m.mutable_append()->set_path(NormalizePath(path));
+  m.mutable_append()->set_client_name(client_name_);
+  ASSIGN_OR_RETURN(auto r, Mutate(std::move(m)));
+  return std::unique_ptr<OutputStream>(new OutputStream(this, r.append().status()));
 }
 
 Result<std::unique_ptr<InputStream>> FileSystem::Open(const std::string& path) {
@@ -165,12 +210,12 @@ Result<std::unique_ptr<InputStream>> FileSystem::Open(const std::string& path) {
 }
 
 Status FileSystem::Mkdirs(const std::string& path, bool create_parent, uint32_t mode) {
-  proto::MkdirsRequest req;
+  proto::Mutation m;
+  proto::MkdirsRequest& req = *m.mutable_mkdirs();
   req.set_path(NormalizePath(path));
   req.set_create_parent(create_parent);
   req.set_mode(mode);
-  proto::MkdirsResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->Mkdirs(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Result<std::vector<FileStatus>> FileSystem::ListStatus(const std::string& path) {
@@ -189,67 +234,67 @@ Result<std::vector<FileStatus>> FileSystem::ListStatus(const std::string& path) 
 }
 
 Result<FileStatus> FileSystem::GetFileStatus(const std::string& path) {
-  return stats_.Stat(NormalizePath(path));
+  return stats_.Run(NormalizePath(path));
 }
 
 Status FileSystem::Rename(const std::string& src, const std::string& dst) {
-  proto::RenameRequest req;
+  proto::Mutation m;
+  proto::RenameRequest& req = *m.mutable_rename();
   req.set_src(NormalizePath(src));
   req.set_dst(NormalizePath(dst));
-  proto::RenameResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->Rename(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Status FileSystem::RenameReplace(const std::string& src, const std::string& dst) {
-  proto::RenameRequest req;
+  proto::Mutation m;
+  proto::RenameRequest& req = *m.mutable_rename();
   req.set_src(NormalizePath(src));
   req.set_dst(NormalizePath(dst));
   req.set_overwrite(true);
-  proto::RenameResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->Rename(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Status FileSystem::SetPermission(const std::string& path, uint32_t mode) {
-  proto::SetPermissionRequest req;
+  proto::Mutation m;
+  proto::SetPermissionRequest& req = *m.mutable_set_permission();
   req.set_path(NormalizePath(path));
   req.set_mode(mode);
-  proto::SetPermissionResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->SetPermission(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Status FileSystem::SetOwner(const std::string& path, const std::string& owner,
                             const std::string& group) {
-  proto::SetOwnerRequest req;
+  proto::Mutation m;
+  proto::SetOwnerRequest& req = *m.mutable_set_owner();
   req.set_path(NormalizePath(path));
   req.set_owner(owner);
   req.set_group(group);
-  proto::SetOwnerResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->SetOwner(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Status FileSystem::SetTimes(const std::string& path, int64_t mtime_ms, int64_t atime_ms) {
-  proto::SetTimesRequest req;
+  proto::Mutation m;
+  proto::SetTimesRequest& req = *m.mutable_set_times();
   req.set_path(NormalizePath(path));
   req.set_mtime_ms(mtime_ms);
   req.set_atime_ms(atime_ms);
-  proto::SetTimesResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->SetTimes(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Status FileSystem::Delete(const std::string& path, bool recursive) {
-  proto::DeleteRequest req;
+  proto::Mutation m;
+  proto::DeleteRequest& req = *m.mutable_delete_();
   req.set_path(NormalizePath(path));
   req.set_recursive(recursive);
-  proto::DeleteResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->Delete(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Status FileSystem::SetReplication(const std::string& path, uint32_t replication) {
-  proto::SetReplicationRequest req;
+  proto::Mutation m;
+  proto::SetReplicationRequest& req = *m.mutable_set_replication();
   req.set_path(NormalizePath(path));
   req.set_replication(replication);
-  proto::SetReplicationResponse resp;
-  return Call([&](grpc::ClientContext* c) { return stub()->SetReplication(c, req, &resp); });
+  return Mutate(std::move(m)).status();
 }
 
 Result<ContentSummary> FileSystem::GetContentSummary(const std::string& path) {

@@ -10,15 +10,15 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
-#include <thread>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "client/stat_batch.h"
+#include "client/batch.h"
 #include "common/config.h"
 #include "common/status.h"
 #include "proto/namenode.grpc.pb.h"
@@ -93,6 +93,11 @@ class FileSystem {
   // at once, and after a full round waits (backoff up to 200 ms); after
   // failover_timeout_ms (default 30 s) the call fails with Unavailable.
   Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& fn);
+  // Runs one mutation (a Mutation with one request set) with its own call id, in a batch
+  // with the other threads' (client/batch.h), with Call's retries and failover; a mutation
+  // that met a leader change is sent again. Its answer, or why it failed.
+  using MutationResult = proto::MutationsResponse::Result;
+  Result<MutationResult> Mutate(proto::Mutation m);
   // Output streams register while open; the lease is renewed for them every
   // `lease_renew_ms` (client configuration, default 10 s).
   void WriterOpened();
@@ -126,11 +131,17 @@ class FileSystem {
   int open_writers_ = 0;     // guarded by lease_mu_
   bool stopping_ = false;    // guarded by lease_mu_
   std::thread renewer_;      // started with the first writer
-  // Concurrent GetFileStatus calls share namenode calls.
-  StatBatch stats_{
-      [this](const proto::GetFileInfosRequest& req, proto::GetFileInfosResponse* resp) {
-        return Call([&](grpc::ClientContext* c) { return stub()->GetFileInfos(c, req, resp); });
-      }};
+  // Concurrent stats share namenode calls (one batch on the wire at a time), and so do
+  // concurrent mutations (three at a time: a mutation's call waits for the log's fsync,
+  // which a single batch would leave the namenode idle for). See client/batch.h.
+  Batch<std::string, Result<FileStatus>> stats_{
+      1, [this](auto& paths, auto* answers) { return SendStats(paths, answers); }};
+  Batch<proto::Mutation, Result<MutationResult>> mutations_{
+      3, [this](auto& items, auto* answers) { return SendMutations(items, answers); }};
+  Status SendStats(const std::vector<const std::string*>& paths,
+                   std::vector<Result<FileStatus>>* answers);
+  Status SendMutations(const std::vector<const proto::Mutation*>& items,
+                       std::vector<Result<MutationResult>>* answers);
 };
 
 // "/a//b/" -> "/a/b"; "a" -> "/a". Leaves the namenode to refuse "..", NUL and the like.

@@ -186,7 +186,8 @@ Status OutputStream::Close() {
     failed_ = FinishBlock();
     if (!failed_.ok()) return failed_;
   }
-  proto::CompleteRequest req;
+  proto::Mutation m;
+  proto::CompleteRequest& req = *m.mutable_complete();
   req.set_path(status_.path());
   req.set_client_name(fs_->client_name());
   if (previous_) *req.mutable_last() = *previous_;
@@ -194,10 +195,9 @@ Status OutputStream::Close() {
   // report right after the pipeline's last ack, so this rarely waits.
   int64_t backoff_ms = 2;
   for (int attempt = 0;; ++attempt) {
-    proto::CompleteResponse resp;
-    failed_ = fs_->Call(
-        [&](grpc::ClientContext* c) { return fs_->stub()->Complete(c, req, &resp); });
-    if (!failed_.ok() || resp.completed()) return failed_;
+    auto r = fs_->Mutate(m);
+    failed_ = r.status();
+    if (!r.ok() || r->complete().completed()) return failed_;
     if (attempt > 60) {
       failed_ = DeadlineExceeded("namenode did not accept " + status_.path() +
                                  " as complete: its blocks have no reported replica");

@@ -19,7 +19,7 @@ namespace {
 constexpr uint32_t kDefaultListLimit = 1000;
 constexpr uint32_t kMaxListLimit = 10000;
 constexpr size_t kMaxClientNameBytes = 256;
-constexpr int kMaxStatBatch = 1000;
+constexpr int kMaxBatch = 1000;  // stats or mutations in one call
 
 // "ipv4:127.0.0.1:4567" -> "127.0.0.1".
 std::string PeerHost(const grpc::ServerContextBase* ctx) {
@@ -69,13 +69,13 @@ proto::Op NewOp(const grpc::ServerContextBase* ctx) {
 // proposes its op and returns, and the apply thread answers once the op is applied. The
 // rest (rare, and some wait for the log) stay on gRPC's synchronous thread pool.
 using P = proto::ClientProtocol;
-using ServiceBase =
-    P::WithAsyncMethod_GetFileInfo<P::WithAsyncMethod_GetFileInfos<P::WithAsyncMethod_ListStatus<
+using ServiceBase = P::WithAsyncMethod_GetFileInfo<
+    P::WithAsyncMethod_GetFileInfos<P::WithAsyncMethod_Mutations<P::WithAsyncMethod_ListStatus<
         P::WithAsyncMethod_GetBlockLocations<P::WithAsyncMethod_Mkdirs<P::WithAsyncMethod_Create<
             P::WithAsyncMethod_Append<P::WithAsyncMethod_Rename<P::WithAsyncMethod_Delete<
                 P::WithAsyncMethod_SetReplication<P::WithAsyncMethod_SetPermission<
                     P::WithAsyncMethod_SetOwner<P::WithAsyncMethod_SetTimes<
-                        P::WithAsyncMethod_Complete<P::Service>>>>>>>>>>>>>>;
+                        P::WithAsyncMethod_Complete<P::Service>>>>>>>>>>>>>>>;
 using Done = AsyncUnaryServer::Done;
 
 class ClientService final : public ServiceBase {
@@ -86,6 +86,7 @@ class ClientService final : public ServiceBase {
   void ServeAsync(AsyncUnaryServer* async) {
     Serve(async, &ClientService::RequestGetFileInfo, &ClientService::GetFileInfo);
     Serve(async, &ClientService::RequestGetFileInfos, &ClientService::GetFileInfos);
+    Serve(async, &ClientService::RequestMutations, &ClientService::Mutations);
     Serve(async, &ClientService::RequestListStatus, &ClientService::ListStatus);
     Serve(async, &ClientService::RequestGetBlockLocations, &ClientService::GetBlockLocations);
     Serve(async, &ClientService::RequestMkdirs, &ClientService::Mkdirs);
@@ -107,6 +108,14 @@ class ClientService final : public ServiceBase {
       (this->*method)(ctx, req, resp, std::move(done));
     });
   }
+  // A mutation's handler gets the op to fill in, with who sends it (see NewOp).
+  template <class Base, class Req, class Resp>
+  void Serve(AsyncUnaryServer* async, AsyncUnaryServer::RequestMethod<Base, Req, Resp> request,
+             void (ClientService::*method)(proto::Op, const Req*, Resp*, Done)) {
+    async->Handle(this, request, [this, method](auto* ctx, auto* req, auto* resp, Done done) {
+      (this->*method)(NewOp(ctx), req, resp, std::move(done));
+    });
+  }
 
   // Answers with read() once this replica reflects every write committed before the call
   // (a ReadIndex barrier: linearizable), or with Unavailable if it is not the leader.
@@ -118,16 +127,22 @@ class ClientService final : public ServiceBase {
 
   // Builds the op (or refuses the request), submits it, and finishes the call once it is
   // applied: with the op's own status, after fill() has put its result in the response.
+  // While Mutations dispatches a batch, its ops are gathered in *gathered_ and submitted
+  // together.
   void Mutate(Done done, const std::function<Result<proto::Op>()>& build,
               std::function<void(const OpResult&)> fill = nullptr) {
     auto op = build();
     if (!op.ok()) return done(ToGrpc(op.status()));
-    nn_->SubmitAsync(std::move(*op), [done = std::move(done),
-                                      fill = std::move(fill)](Result<OpResult> r) {
+    auto then = [done = std::move(done), fill = std::move(fill)](Result<OpResult> r) {
       if (!r.ok()) return done(ToGrpc(r.status()));
       if (r->status.ok() && fill) fill(*r);
       done(ToGrpc(r->status));
-    });
+    };
+    if (gathered_) {
+      gathered_->push_back({std::move(*op), std::move(then)});
+    } else {
+      nn_->SubmitAsync(std::move(*op), std::move(then));
+    }
   }
 
   void GetFileInfo(grpc::ServerContext*, const proto::GetFileInfoRequest* req,
@@ -136,10 +151,10 @@ class ClientService final : public ServiceBase {
   }
   void GetFileInfos(grpc::ServerContext*, const proto::GetFileInfosRequest* req,
                     proto::GetFileInfosResponse* resp, Done done) {
-    if (req->paths_size() > kMaxStatBatch) {
+    if (req->paths_size() > kMaxBatch) {
       return done(ToGrpc(
           InvalidArgument("too many paths in one call: " + std::to_string(req->paths_size()) +
-                          " (at most " + std::to_string(kMaxStatBatch) + ")")));
+                          " (at most " + std::to_string(kMaxBatch) + ")")));
     }
     AfterBarrier(std::move(done), [this, req, resp] {
       nn_->WithReadLock([&](const NamenodeState& st) {
@@ -157,6 +172,78 @@ class ClientService final : public ServiceBase {
       return grpc::Status::OK;
     });
   }
+  // Each mutation goes to its kind's handler as if it came alone, with its own call id; the
+  // call is answered once all are. A replica that does not lead refuses the whole call, so
+  // that libdfs moves on to the next one.
+  void Mutations(grpc::ServerContext* ctx, const proto::MutationsRequest* req,
+                 proto::MutationsResponse* resp, Done done) {
+    const int n = req->mutations_size();
+    if (n > kMaxBatch) {
+      return done(ToGrpc(InvalidArgument("too many mutations in one call: " + std::to_string(n) +
+                                         " (at most " + std::to_string(kMaxBatch) + ")")));
+    }
+    if (Status s = CheckLeader(); !s.ok() || n == 0) return done(ToGrpc(s));
+    struct Left {
+      std::atomic<int> count;
+      Done done;
+    };
+    auto left = std::make_shared<Left>(n, std::move(done));
+    for (int i = 0; i < n; ++i) resp->add_results();  // before any is answered
+    const proto::Op who = NewOp(ctx);
+    std::vector<Namenode::Submission> ops;  // one log write for the batch
+    gathered_ = &ops;
+    for (int i = 0; i < n; ++i) {
+      const proto::Mutation& m = req->mutations(i);
+      proto::MutationsResponse::Result* out = resp->mutable_results(i);
+      Done answer = [left, out](grpc::Status s) {
+        out->set_code(s.error_code());
+        out->set_message(s.error_message());
+        if (--left->count == 0) left->done(grpc::Status::OK);
+      };
+      proto::Op op = who;
+      op.set_call_id(m.call_id());
+      if (m.call_id() == 0) op.clear_client_id();  // no call id: not recognised if retried
+      using M = proto::Mutation;
+      switch (m.request_case()) {
+        case M::kMkdirs:
+          Mkdirs(std::move(op), &m.mkdirs(), out->mutable_mkdirs(), answer);
+          break;
+        case M::kCreate:
+          Create(std::move(op), &m.create(), out->mutable_create(), answer);
+          break;
+        case M::kAppend:
+          Append(std::move(op), &m.append(), out->mutable_append(), answer);
+          break;
+        case M::kComplete:
+          Complete(std::move(op), &m.complete(), out->mutable_complete(), answer);
+          break;
+        case M::kRename:
+          Rename(std::move(op), &m.rename(), out->mutable_rename(), answer);
+          break;
+        case M::kDelete:
+          Delete(std::move(op), &m.delete_(), out->mutable_delete_(), answer);
+          break;
+        case M::kSetReplication:
+          SetReplication(std::move(op), &m.set_replication(), out->mutable_set_replication(),
+                         answer);
+          break;
+        case M::kSetPermission:
+          SetPermission(std::move(op), &m.set_permission(), out->mutable_set_permission(), answer);
+          break;
+        case M::kSetOwner:
+          SetOwner(std::move(op), &m.set_owner(), out->mutable_set_owner(), answer);
+          break;
+        case M::kSetTimes:
+          SetTimes(std::move(op), &m.set_times(), out->mutable_set_times(), answer);
+          break;
+        default:
+          answer(ToGrpc(InvalidArgument("a mutation names no request")));
+      }
+    }
+    gathered_ = nullptr;
+    nn_->SubmitAsync(std::move(ops));
+  }
+
   void ListStatus(grpc::ServerContext*, const proto::ListStatusRequest* req,
                   proto::ListStatusResponse* resp, Done done) {
     AfterBarrier(std::move(done), [this, req, resp] { return ListStatusSync(req, resp); });
@@ -194,26 +281,23 @@ class ClientService final : public ServiceBase {
     return ToGrpc(s);
   }
 
-  void Mkdirs(grpc::ServerContext* ctx, const proto::MkdirsRequest* req, proto::MkdirsResponse*,
-              Done done) {
+  void Mkdirs(proto::Op op, const proto::MkdirsRequest* req, proto::MkdirsResponse*, Done done) {
     Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
-      proto::Op op = NewOp(ctx);
       auto* m = op.mutable_mkdirs();
       m->set_path(req->path());
       m->set_mode(req->mode() & 07777);
       m->set_create_parent(req->create_parent());
-      return op;
+      return std::move(op);
     });
   }
 
-  void Create(grpc::ServerContext* ctx, const proto::CreateRequest* req,
-              proto::CreateResponse* resp, Done done) {
-    auto op = [&]() -> Result<proto::Op> {
+  void Create(proto::Op op, const proto::CreateRequest* req, proto::CreateResponse* resp,
+              Done done) {
+    auto build = [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       RETURN_IF_ERROR(CheckClientName(req->client_name()));
       nn_->RenewLease(req->client_name());
-      proto::Op op = NewOp(ctx);
       auto* c = op.mutable_create();
       c->set_path(req->path());
       c->set_mode(req->mode() & 07777);
@@ -223,23 +307,22 @@ class ClientService final : public ServiceBase {
       const NamenodeOptions& o = nn_->options();
       c->set_replication(req->replication() ? req->replication() : o.default_replication);
       c->set_block_size(req->block_size() ? req->block_size() : o.default_block_size);
-      return op;
+      return std::move(op);
     };
-    Mutate(std::move(done), op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
+    Mutate(std::move(done), build, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
   }
 
-  void Append(grpc::ServerContext* ctx, const proto::AppendRequest* req,
-              proto::AppendResponse* resp, Done done) {
-    auto op = [&]() -> Result<proto::Op> {
+  void Append(proto::Op op, const proto::AppendRequest* req, proto::AppendResponse* resp,
+              Done done) {
+    auto build = [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
       RETURN_IF_ERROR(CheckClientName(req->client_name()));
       nn_->RenewLease(req->client_name());
-      proto::Op op = NewOp(ctx);
       op.mutable_append()->set_path(req->path());
       op.mutable_append()->set_client_name(req->client_name());
-      return op;
+      return std::move(op);
     };
-    Mutate(std::move(done), op, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
+    Mutate(std::move(done), build, [resp](const OpResult& r) { *resp->mutable_status() = r.file; });
   }
 
   grpc::Status AddBlock(grpc::ServerContext* ctx, const proto::AddBlockRequest* req,
@@ -363,8 +446,8 @@ class ClientService final : public ServiceBase {
     return ToGrpc(SubmitStatus(std::move(op)));
   }
 
-  void Complete(grpc::ServerContext* ctx, const proto::CompleteRequest* req,
-                proto::CompleteResponse* resp, Done done) {
+  void Complete(proto::Op op, const proto::CompleteRequest* req, proto::CompleteResponse* resp,
+                Done done) {
     // Three outcomes: refused; answered at once (a retry of a Complete that was applied,
     // which finds the file closed, gets its first answer; or not every block has a
     // finalized replica yet: completed=false, call again); or the op is submitted.
@@ -374,7 +457,7 @@ class ClientService final : public ServiceBase {
       RETURN_IF_ERROR(CheckClientName(req->client_name()));
       RETURN_IF_ERROR(CheckLeader());  // the checks below read this replica's state
       nn_->RenewLease(req->client_name());
-      if (auto first = nn_->CachedResult(NewOp(ctx))) {
+      if (auto first = nn_->CachedResult(op)) {
         RETURN_IF_ERROR(first->status);
         resp->set_completed(true);
         answered = true;
@@ -403,12 +486,11 @@ class ClientService final : public ServiceBase {
         answered = true;
         return proto::Op();
       }
-      proto::Op op = NewOp(ctx);
       auto* c = op.mutable_complete();
       c->set_path(req->path());
       c->set_client_name(req->client_name());
       if (req->has_last()) *c->mutable_last() = req->last();
-      return op;
+      return std::move(op);
     }();
     if (answered) {
       return done(grpc::Status::OK);
@@ -458,75 +540,67 @@ class ClientService final : public ServiceBase {
     return ToGrpc(s);
   }
 
-  void Rename(grpc::ServerContext* ctx, const proto::RenameRequest* req, proto::RenameResponse*,
-              Done done) {
+  void Rename(proto::Op op, const proto::RenameRequest* req, proto::RenameResponse*, Done done) {
     Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->src()));
       RETURN_IF_ERROR(CheckPath(req->dst()));
-      proto::Op op = NewOp(ctx);
       op.mutable_rename()->set_src(req->src());
       op.mutable_rename()->set_dst(req->dst());
       op.mutable_rename()->set_overwrite(req->overwrite());
-      return op;
+      return std::move(op);
     });
   }
 
-  void Delete(grpc::ServerContext* ctx, const proto::DeleteRequest* req, proto::DeleteResponse*,
-              Done done) {
+  void Delete(proto::Op op, const proto::DeleteRequest* req, proto::DeleteResponse*, Done done) {
     Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
-      proto::Op op = NewOp(ctx);
       op.mutable_delete_()->set_path(req->path());
       op.mutable_delete_()->set_recursive(req->recursive());
-      return op;
+      return std::move(op);
     });
   }
 
-  void SetReplication(grpc::ServerContext* ctx, const proto::SetReplicationRequest* req,
+  void SetReplication(proto::Op op, const proto::SetReplicationRequest* req,
                       proto::SetReplicationResponse*, Done done) {
     Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
-      proto::Op op = NewOp(ctx);
       op.mutable_set_replication()->set_path(req->path());
       op.mutable_set_replication()->set_replication(req->replication());
-      return op;
+      return std::move(op);
     });
   }
 
-  void SetPermission(grpc::ServerContext* ctx, const proto::SetPermissionRequest* req,
+  void SetPermission(proto::Op op, const proto::SetPermissionRequest* req,
                      proto::SetPermissionResponse*, Done done) {
     Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
-      proto::Op op = NewOp(ctx);
       op.mutable_set_permission()->set_path(req->path());
       op.mutable_set_permission()->set_mode(req->mode());
-      return op;
+      return std::move(op);
     });
   }
 
-  void SetOwner(grpc::ServerContext* ctx, const proto::SetOwnerRequest* req,
-                proto::SetOwnerResponse*, Done done) {
+  void SetOwner(proto::Op op, const proto::SetOwnerRequest* req, proto::SetOwnerResponse*,
+                Done done) {
     Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
-      proto::Op op = NewOp(ctx);
       auto* o = op.mutable_set_owner();
       o->set_path(req->path());
       o->set_owner(req->owner());
       o->set_group(req->group());
-      return op;
+      return std::move(op);
     });
   }
 
-  void SetTimes(grpc::ServerContext* ctx, const proto::SetTimesRequest* req,
-                proto::SetTimesResponse*, Done done) {
+  void SetTimes(proto::Op op, const proto::SetTimesRequest* req, proto::SetTimesResponse*,
+                Done done) {
     Mutate(std::move(done), [&]() -> Result<proto::Op> {
       RETURN_IF_ERROR(CheckPath(req->path()));
-      proto::Op op = NewOp(ctx);
       auto* t = op.mutable_set_times();
       t->set_path(req->path());
       t->set_mtime_ms(req->mtime_ms());
       t->set_atime_ms(req->atime_ms());
-      return op;
+      return std::move(op);
     });
   }
 
@@ -745,7 +819,11 @@ class ClientService final : public ServiceBase {
   }
 
   Namenode* nn_;
+  // Set while a thread dispatches a batch of mutations (see Mutate).
+  static thread_local std::vector<Namenode::Submission>* gathered_;
 };
+
+thread_local std::vector<Namenode::Submission>* ClientService::gathered_ = nullptr;
 
 }  // namespace
 

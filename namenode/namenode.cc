@@ -359,27 +359,39 @@ Result<OpResult> Namenode::Submit(proto::Op op) {
 }
 
 void Namenode::SubmitAsync(proto::Op op, std::function<void(Result<OpResult>)> done) {
-  if (!IsLeader()) return done(Unavailable("namenode is not the leader"));
-  op.set_time_ms(clock_->WallMs());
-  if (op.client_id().empty()) {
-    op.set_client_id(internal_client_id_);
-    op.set_call_id(next_internal_call_++);
-  } else if (auto cached = CachedResult(op)) {
-    return done(*cached);
+  std::vector<Submission> subs;
+  subs.push_back({std::move(op), std::move(done)});
+  SubmitAsync(std::move(subs));
+}
+
+void Namenode::SubmitAsync(std::vector<Submission> subs) {
+  if (!IsLeader()) {
+    for (auto& s : subs) s.done(Unavailable("namenode is not the leader"));
+    return;
   }
-  std::string client = op.client_id();
-  uint64_t call = op.call_id();
-  node_->ProposeAsync(op.SerializeAsString(), [this, client = std::move(client), call,
-                                               done = std::move(done)](Result<uint64_t> applied) {
-    if (!applied.ok()) return done(applied.status());
-    std::optional<OpResult> result;
-    {
-      std::shared_lock<std::shared_mutex> r(mu_);
-      result = retry_cache_.Get(client, call);
+  std::vector<std::pair<std::string, std::function<void(Result<uint64_t>)>>> entries;
+  for (auto& [op, done] : subs) {
+    op.set_time_ms(clock_->WallMs());
+    if (op.client_id().empty()) {
+      op.set_client_id(internal_client_id_);
+      op.set_call_id(next_internal_call_++);
+    } else if (auto cached = CachedResult(op)) {
+      done(*cached);
+      continue;
     }
-    if (!result) return done(Internal("result of an applied operation was evicted"));
-    done(std::move(*result));
-  });
+    entries.emplace_back(op.SerializeAsString(), [this, client = op.client_id(), call = op.call_id(),
+                                                  done = std::move(done)](Result<uint64_t> applied) {
+      if (!applied.ok()) return done(applied.status());
+      std::optional<OpResult> result;
+      {
+        std::shared_lock<std::shared_mutex> r(mu_);
+        result = retry_cache_.Get(client, call);
+      }
+      if (!result) return done(Internal("result of an applied operation was evicted"));
+      done(std::move(*result));
+    });
+  }
+  if (!entries.empty()) node_->ProposeAsync(std::move(entries));
 }
 
 std::optional<OpResult> Namenode::CachedResult(const proto::Op& op) {

@@ -85,6 +85,12 @@ class Namenode : public StateMachine {
   // The same without blocking: done runs (on the log's apply thread, or at once) with
   // what Submit would return.
   void SubmitAsync(proto::Op op, std::function<void(Result<OpResult>)> done);
+  // Several at once, proposed together (one log write for them all).
+  struct Submission {
+    proto::Op op;
+    std::function<void(Result<OpResult>)> done;
+  };
+  void SubmitAsync(std::vector<Submission> subs);
   // The result of op's (client id, call id) if a call with them was applied already.
   std::optional<OpResult> CachedResult(const proto::Op& op);
   // Waits until this replica reflects every write committed before the call (ReadIndex).

@@ -168,6 +168,12 @@ std::future<Result<uint64_t>> Node::Propose(std::string entry) {
 }
 
 void Node::ProposeAsync(std::string entry, Done done) {
+  std::vector<std::pair<std::string, Done>> entries;
+  entries.emplace_back(std::move(entry), std::move(done));
+  ProposeAsync(std::move(entries));
+}
+
+void Node::ProposeAsync(std::vector<std::pair<std::string, Done>> entries) {
   Status refused;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -178,12 +184,12 @@ void Node::ProposeAsync(std::string entry, Done done) {
     } else if (status_.role != Role::kLeader) {
       refused = Unavailable("not the leader");
     } else {
-      proposals_.emplace_back(std::move(entry), std::move(done));
+      for (auto& e : entries) proposals_.push_back(std::move(e));
       cv_.notify_one();
       return;
     }
   }
-  done(refused);
+  for (auto& e : entries) e.second(refused);
 }
 
 void Node::ReadBarrier(std::function<void(Status)> done) {

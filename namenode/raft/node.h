@@ -94,6 +94,8 @@ class Node : private TransportHandler {
   // The same with a callback, run on the apply thread once the entry is applied (or on
   // another thread, or at once, with the error).
   void ProposeAsync(std::string entry, std::function<void(Result<uint64_t>)> done);
+  // Several at once: the loop takes them together (one log write).
+  void ProposeAsync(std::vector<std::pair<std::string, std::function<void(Result<uint64_t>)>>> entries);
   void Stop();
 
   // Calls done(Ok) once this node's state machine reflects every entry committed

@@ -229,6 +229,93 @@ TEST_F(BadInputTest, ConcurrentStatsEachGetTheirOwnAnswer) {
   EXPECT_EQ(wrong, 0);
 }
 
+// A batch of mutations (what libdfs sends for concurrent changes) answers each on its
+// own, recognises a retried one by its call id, and one over the limit is refused whole.
+TEST_F(BadInputTest, MutationBatchesAnswerEachOnItsOwnAndOversizedOnesAreRefused) {
+  ASSERT_OK(fs_->Mkdirs("/m/full"));
+  ASSERT_OK(WriteFile(fs_.get(), "/m/full/f", "x"));
+  proto::MutationsRequest req;
+  auto add = [&](uint64_t call_id) {
+    proto::Mutation* m = req.add_mutations();
+    m->set_call_id((uint64_t{1} << 40) + call_id);  // none of fs_'s own calls has these
+    return m;
+  };
+  add(1)->mutable_mkdirs()->set_path("/m/new");
+  proto::CreateRequest* create = add(2)->mutable_create();
+  create->set_path("/m/g");
+  create->set_client_name(fs_->client_name());
+  add(3)->mutable_mkdirs()->set_path("/m/../x");
+  add(4);  // no request
+  add(5)->mutable_rename()->set_src("/m/missing");
+  req.mutable_mutations(4)->mutable_rename()->set_dst("/m/y");
+  add(6)->mutable_delete_()->set_path("/m/full");  // not empty, not recursive
+  proto::MutationsResponse resp;
+  auto send = [&] {
+    resp.Clear();
+    return fs_->Call([&](grpc::ClientContext* c) { return fs_->stub()->Mutations(c, req, &resp); });
+  };
+  ASSERT_OK(send());
+  ASSERT_EQ(resp.results_size(), 6);
+  EXPECT_EQ(resp.results(0).code(), 0) << resp.results(0).message();
+  EXPECT_EQ(resp.results(1).code(), 0) << resp.results(1).message();
+  EXPECT_EQ(resp.results(1).create().status().path(), "/m/g");
+  EXPECT_EQ(resp.results(2).code(), static_cast<int>(Code::kInvalidArgument));
+  EXPECT_EQ(resp.results(3).code(), static_cast<int>(Code::kInvalidArgument));
+  EXPECT_EQ(resp.results(4).code(), static_cast<int>(Code::kNotFound));
+  EXPECT_NE(resp.results(4).message().find("/m/missing"), std::string::npos);
+  EXPECT_NE(resp.results(5).code(), 0);
+  EXPECT_TRUE(fs_->GetFileStatus("/m/new").ok());
+  EXPECT_TRUE(fs_->GetFileStatus("/m/full/f").ok());
+  EXPECT_EQ(fs_->GetFileStatus("/x").status().code(), Code::kNotFound);
+
+  // The same calls again (a retry): the create gets its first answer, not "exists".
+  ASSERT_OK(send());
+  ASSERT_EQ(resp.results_size(), 6);
+  EXPECT_EQ(resp.results(1).code(), 0) << resp.results(1).message();
+  EXPECT_EQ(resp.results(1).create().status().path(), "/m/g");
+  // A new call to create it is refused.
+  req.mutable_mutations(1)->set_call_id((uint64_t{1} << 40) + 7);
+  ASSERT_OK(send());
+  EXPECT_EQ(resp.results(1).code(), static_cast<int>(Code::kAlreadyExists));
+
+  req.clear_mutations();
+  for (int i = 0; i < 1001; ++i) {
+    add(100 + i)->mutable_mkdirs()->set_path("/big/d" + std::to_string(i));
+  }
+  Status s = send();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(resp.results_size(), 0);
+  EXPECT_EQ(fs_->GetFileStatus("/big").status().code(), Code::kNotFound);
+}
+
+// Many threads changing the namespace at once through one FileSystem (their calls share
+// namenode calls) each get the answer to their own change.
+TEST_F(BadInputTest, ConcurrentMutationsEachGetTheirOwnAnswer) {
+  ASSERT_OK(fs_->Mkdirs("/c"));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 16; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        std::string path = "/c/t" + std::to_string(t) + "-" + std::to_string(i);
+        auto out = fs_->Create(path);
+        if (!out.ok() || (*out)->status().path() != path || !(*out)->Close().ok()) ++wrong;
+        if (fs_->Create(path).status().code() != Code::kAlreadyExists) ++wrong;
+        if (!fs_->Rename(path, path + ".r").ok()) ++wrong;
+        if (fs_->Delete(path, false).code() != Code::kNotFound) ++wrong;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(wrong, 0);
+  auto list = fs_->ListStatus("/c");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 16u * 40u);
+  for (const auto& f : *list) {
+    EXPECT_TRUE(f.path().size() > 2 && f.path().substr(f.path().size() - 2) == ".r") << f.path();
+  }
+}
+
 }  // namespace
 }  // namespace dfs
 
