@@ -101,8 +101,10 @@ TEST(StaleDatanodeTest, ASilentDatanodeIsReadLastAndGetsNoNewBlocksBeforeItIsDea
   auto back = ReadFile(fs.get(), "/before");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(*back == data);
-  // New blocks go to the three others only.
+  // New blocks go to the three others only. (A file closes once each block has one
+  // replica reported; the others' reports may come a little later.)
   ASSERT_OK(WriteFile(fs.get(), "/after", data));
+  EXPECT_TRUE(WaitFor([&] { return FullyReplicated(fs.get(), "/after", 3); }));
   auto l = Locations(fs.get(), "/after");
   ASSERT_TRUE(l.ok());
   for (const auto& b : l->blocks()) {
