@@ -85,10 +85,10 @@ class FuseTest : public ::testing::Test {
   void MakeTree(const std::string& dir) {
     std::filesystem::create_directories(dir + "/sub/deeper");
     const size_t sizes[] = {0, 1, 511, 512, 4096, 100'000, (4u << 20) + 3, 9u << 20};
-    int i = 0;
-    for (size_t size : sizes) {
+    for (int i = 0; i < static_cast<int>(std::size(sizes)); ++i) {
       std::string where = i % 3 == 0 ? dir : i % 3 == 1 ? dir + "/sub" : dir + "/sub/deeper";
-      std::ofstream(where + "/f" + std::to_string(i++), std::ios::binary) << TestData(i, size);
+      std::ofstream(where + "/f" + std::to_string(i), std::ios::binary)
+          << TestData(i + 1, sizes[i]);
     }
   }
 
