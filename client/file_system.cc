@@ -153,6 +153,16 @@ Status FileSystem::SendMutations(const std::vector<const proto::Mutation*>& item
   for (const auto* m : items) *req.add_mutations() = *m;
   proto::MutationsResponse resp;
   RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Mutations(c, req, &resp); }));
+  // A change refused because this namenode no longer leads (it stepped down while the
+  // call was on its way): the next batch goes to the next namenode, as Call does when a
+  // whole call is refused.
+  size_t at = current_;
+  for (const auto& r : resp.results()) {
+    if (r.code() == static_cast<int>(Code::kUnavailable)) {
+      current_.compare_exchange_strong(at, at + 1);
+      break;
+    }
+  }
   for (auto& r : *resp.mutable_results()) {
     if (r.code() != 0) {
       answers->push_back(Status(static_cast<Code>(r.code()), r.message()));

@@ -2,6 +2,7 @@
 // namespace under the shared lock or submits an op to the log.
 #include <algorithm>
 #include <tuple>
+#include <unordered_set>
 
 #include "common/async_unary.h"
 #include "common/logging.h"
@@ -46,16 +47,22 @@ Status CheckClientName(const std::string& name) {
   return Status::Ok();
 }
 
-proto::Op NewOp(const grpc::ServerContextBase* ctx) {
+// An op from the caller of ctx: its user, and the client id and call id by which a retry
+// of it is recognised (none without both).
+proto::Op NewOp(const grpc::ServerContextBase* ctx, uint64_t call_id) {
   proto::Op op;
   op.set_user(GetMetadata(*ctx, kUserKey));
   std::string client = GetMetadata(*ctx, kClientIdKey);
-  std::string call = GetMetadata(*ctx, kCallIdKey);
-  if (!client.empty() && !call.empty() && client.size() <= kMaxClientNameBytes) {
+  if (!client.empty() && call_id != 0 && client.size() <= kMaxClientNameBytes) {
     op.set_client_id(client);
-    op.set_call_id(std::strtoull(call.c_str(), nullptr, 10));
+    op.set_call_id(call_id);
   }
   return op;
+}
+
+// The same with the call's own call id (its dfs-call-id).
+proto::Op NewOp(const grpc::ServerContextBase* ctx) {
+  return NewOp(ctx, std::strtoull(GetMetadata(*ctx, kCallIdKey).c_str(), nullptr, 10));
 }
 
 #define CHECK_OK(expr)                    \
@@ -182,6 +189,13 @@ class ClientService final : public ServiceBase {
       return done(ToGrpc(InvalidArgument("too many mutations in one call: " + std::to_string(n) +
                                          " (at most " + std::to_string(kMaxBatch) + ")")));
     }
+    std::unordered_set<uint64_t> ids;
+    for (const proto::Mutation& m : req->mutations()) {
+      if (m.call_id() != 0 && !ids.insert(m.call_id()).second) {
+        return done(ToGrpc(InvalidArgument("two mutations in one call have call id " +
+                                           std::to_string(m.call_id()))));
+      }
+    }
     if (Status s = CheckLeader(); !s.ok() || n == 0) return done(ToGrpc(s));
     struct Left {
       std::atomic<int> count;
@@ -189,7 +203,6 @@ class ClientService final : public ServiceBase {
     };
     auto left = std::make_shared<Left>(n, std::move(done));
     for (int i = 0; i < n; ++i) resp->add_results();  // before any is answered
-    const proto::Op who = NewOp(ctx);
     std::vector<Namenode::Submission> ops;  // one log write for the batch
     gathered_ = &ops;
     for (int i = 0; i < n; ++i) {
@@ -200,9 +213,7 @@ class ClientService final : public ServiceBase {
         out->set_message(s.error_message());
         if (--left->count == 0) left->done(grpc::Status::OK);
       };
-      proto::Op op = who;
-      op.set_call_id(m.call_id());
-      if (m.call_id() == 0) op.clear_client_id();  // no call id: not recognised if retried
+      proto::Op op = NewOp(ctx, m.call_id());
       using M = proto::Mutation;
       switch (m.request_case()) {
         case M::kMkdirs:

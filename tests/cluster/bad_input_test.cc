@@ -286,6 +286,15 @@ TEST_F(BadInputTest, MutationBatchesAnswerEachOnItsOwnAndOversizedOnesAreRefused
   EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
   EXPECT_EQ(resp.results_size(), 0);
   EXPECT_EQ(fs_->GetFileStatus("/big").status().code(), Code::kNotFound);
+
+  // Two with one call id: the second would get the first's answer, so neither is made.
+  req.clear_mutations();
+  add(2000)->mutable_mkdirs()->set_path("/twin/a");
+  add(2000)->mutable_delete_()->set_path("/m/new");
+  s = send();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(fs_->GetFileStatus("/twin").status().code(), Code::kNotFound);
+  EXPECT_TRUE(fs_->GetFileStatus("/m/new").ok());
 }
 
 // Many threads changing the namespace at once through one FileSystem (their calls share
