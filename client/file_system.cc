@@ -153,22 +153,21 @@ Status FileSystem::SendMutations(const std::vector<const proto::Mutation*>& item
   for (const auto* m : items) *req.add_mutations() = *m;
   proto::MutationsResponse resp;
   RETURN_IF_ERROR(Call([&](grpc::ClientContext* c) { return stub()->Mutations(c, req, &resp); }));
-  // A change refused because this namenode no longer leads (it stepped down while the
-  // call was on its way): the next batch goes to the next namenode, as Call does when a
-  // whole call is refused.
-  size_t at = current_;
-  for (const auto& r : resp.results()) {
-    if (r.code() == static_cast<int>(Code::kUnavailable)) {
-      current_.compare_exchange_strong(at, at + 1);
-      break;
-    }
-  }
+  bool not_leader = false;
   for (auto& r : *resp.mutable_results()) {
     if (r.code() != 0) {
+      not_leader |= r.code() == static_cast<int>(Code::kUnavailable);
       answers->push_back(Status(static_cast<Code>(r.code()), r.message()));
     } else {
       answers->push_back(std::move(r));
     }
+  }
+  // A change refused because this namenode no longer leads (it stepped down while the
+  // call was on its way): the next batch goes to the next namenode, as Call does when a
+  // whole call is refused.
+  if (not_leader) {
+    size_t at = current_;
+    current_.compare_exchange_strong(at, at + 1);
   }
   return Status::Ok();
 }

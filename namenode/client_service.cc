@@ -41,6 +41,13 @@ Result<proto::FileStatus> FileInfo(const Namespace& ns, const std::string& path)
   return ns.GetFileInfo(path);
 }
 
+// A call carries at most kMaxBatch stats or mutations (`what`).
+Status CheckBatchSize(int n, const char* what) {
+  if (n <= kMaxBatch) return Status::Ok();
+  return InvalidArgument("too many " + std::string(what) + " in one call: " + std::to_string(n) +
+                         " (at most " + std::to_string(kMaxBatch) + ")");
+}
+
 Status CheckClientName(const std::string& name) {
   if (name.empty()) return InvalidArgument("client name is empty");
   if (name.size() > kMaxClientNameBytes) return InvalidArgument("client name is too long");
@@ -158,11 +165,7 @@ class ClientService final : public ServiceBase {
   }
   void GetFileInfos(grpc::ServerContext*, const proto::GetFileInfosRequest* req,
                     proto::GetFileInfosResponse* resp, Done done) {
-    if (req->paths_size() > kMaxBatch) {
-      return done(ToGrpc(
-          InvalidArgument("too many paths in one call: " + std::to_string(req->paths_size()) +
-                          " (at most " + std::to_string(kMaxBatch) + ")")));
-    }
+    if (Status s = CheckBatchSize(req->paths_size(), "paths"); !s.ok()) return done(ToGrpc(s));
     AfterBarrier(std::move(done), [this, req, resp] {
       nn_->WithReadLock([&](const NamenodeState& st) {
         for (const auto& path : req->paths()) {
@@ -185,10 +188,7 @@ class ClientService final : public ServiceBase {
   void Mutations(grpc::ServerContext* ctx, const proto::MutationsRequest* req,
                  proto::MutationsResponse* resp, Done done) {
     const int n = req->mutations_size();
-    if (n > kMaxBatch) {
-      return done(ToGrpc(InvalidArgument("too many mutations in one call: " + std::to_string(n) +
-                                         " (at most " + std::to_string(kMaxBatch) + ")")));
-    }
+    if (Status s = CheckBatchSize(n, "mutations"); !s.ok()) return done(ToGrpc(s));
     std::unordered_set<uint64_t> ids;
     for (const proto::Mutation& m : req->mutations()) {
       if (m.call_id() != 0 && !ids.insert(m.call_id()).second) {
@@ -203,7 +203,7 @@ class ClientService final : public ServiceBase {
     };
     auto left = std::make_shared<Left>(n, std::move(done));
     for (int i = 0; i < n; ++i) resp->add_results();  // before any is answered
-    std::vector<Namenode::Submission> ops;  // one log write for the batch
+    std::vector<Namenode::Submission> ops;            // one log write for the batch
     gathered_ = &ops;
     for (int i = 0; i < n; ++i) {
       const proto::Mutation& m = req->mutations(i);

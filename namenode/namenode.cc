@@ -369,7 +369,7 @@ void Namenode::SubmitAsync(std::vector<Submission> subs) {
     for (auto& s : subs) s.done(Unavailable("namenode is not the leader"));
     return;
   }
-  std::vector<std::pair<std::string, std::function<void(Result<uint64_t>)>>> entries;
+  std::vector<std::pair<std::string, raft::Node::Done>> entries;
   for (auto& [op, done] : subs) {
     op.set_time_ms(clock_->WallMs());
     if (op.client_id().empty()) {
@@ -379,9 +379,10 @@ void Namenode::SubmitAsync(std::vector<Submission> subs) {
       done(*cached);
       continue;
     }
-    entries.emplace_back(op.SerializeAsString(), [this, client = op.client_id(), call = op.call_id(),
-                                                  done = std::move(done)](Result<uint64_t> applied) {
-      if (!applied.ok()) return done(applied.status());
+    // Answers with the result Apply left in the retry cache.
+    auto applied = [this, client = op.client_id(), call = op.call_id(),
+                    done = std::move(done)](Result<uint64_t> index) {
+      if (!index.ok()) return done(index.status());
       std::optional<OpResult> result;
       {
         std::shared_lock<std::shared_mutex> r(mu_);
@@ -389,7 +390,8 @@ void Namenode::SubmitAsync(std::vector<Submission> subs) {
       }
       if (!result) return done(Internal("result of an applied operation was evicted"));
       done(std::move(*result));
-    });
+    };
+    entries.emplace_back(op.SerializeAsString(), std::move(applied));
   }
   if (!entries.empty()) node_->ProposeAsync(std::move(entries));
 }

@@ -93,9 +93,10 @@ class Node : private TransportHandler {
   std::future<Result<uint64_t>> Propose(std::string entry);
   // The same with a callback, run on the apply thread once the entry is applied (or on
   // another thread, or at once, with the error).
-  void ProposeAsync(std::string entry, std::function<void(Result<uint64_t>)> done);
+  using Done = std::function<void(Result<uint64_t>)>;
+  void ProposeAsync(std::string entry, Done done);
   // Several at once: the loop takes them together (one log write).
-  void ProposeAsync(std::vector<std::pair<std::string, std::function<void(Result<uint64_t>)>>> entries);
+  void ProposeAsync(std::vector<std::pair<std::string, Done>> entries);
   void Stop();
 
   // Calls done(Ok) once this node's state machine reflects every entry committed
@@ -125,7 +126,6 @@ class Node : private TransportHandler {
   bool cut() const { return transport_->cut(); }
 
  private:
-  using Done = std::function<void(Result<uint64_t>)>;
   struct Pending {
     uint64_t term;
     Done done;
