@@ -1,50 +1,21 @@
 // dfs: the command-line client. Each subcommand is a small function over libdfs.
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <thread>
 
+#include "client/cli_util.h"
 #include "client/dfs_admin.h"
-#include "client/errno_map.h"
+#include "client/dfs_copy.h"
 #include "client/file_system.h"
-#include "client/input_stream.h"
 #include "client/output_stream.h"
 
 namespace dfs {
 namespace {
 
 std::unique_ptr<FileSystem> g_fs;
-
-// Prints "dfs: /a/b: No such file or directory" and returns 1.
-int Fail(const std::string& path, const Status& s) {
-  int err = ToErrno(s);
-  std::string what = err == EIO || err == EINVAL || err == EPERM || err == EHOSTUNREACH ||
-                             err == ETIMEDOUT || err == ENOSPC
-                         ? s.message()
-                         : std::strerror(err);
-  fprintf(stderr, "dfs: %s: %s\n", path.c_str(), what.c_str());
-  return 1;
-}
-
-std::string HumanSize(uint64_t n, bool human) {
-  if (!human) return std::to_string(n);
-  const char* units[] = {"", "K", "M", "G", "T", "P"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) snprintf(buf, sizeof buf, "%lu", n);
-  else snprintf(buf, sizeof buf, "%.1f%s", v, units[u]);
-  return buf;
-}
 
 std::string ModeString(const FileStatus& s) {
   std::string m = s.type() == proto::DIRECTORY ? "d" : "-";
@@ -61,32 +32,6 @@ std::string TimeString(int64_t ms) {
   strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
   return buf;
 }
-
-// Draws "[=====>     ]  45%  123.4M  234.5 MB/s" on stderr when it is a terminal.
-class Progress {
- public:
-  Progress(uint64_t total) : total_(total), start_(std::chrono::steady_clock::now()),
-                             show_(isatty(2)) {}
-  void Update(uint64_t done) {
-    if (!show_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    double secs = std::chrono::duration<double>(now - start_).count();
-    double pct = total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100;
-    int filled = static_cast<int>(pct / 100 * 30);
-    std::string bar(static_cast<size_t>(filled), '=');
-    if (filled < 30) bar += '>' + std::string(static_cast<size_t>(29 - filled), ' ');
-    fprintf(stderr, "\r[%s] %3.0f%% %8s %7.1f MB/s", bar.c_str(), pct,
-            HumanSize(done, true).c_str(), secs > 0 ? static_cast<double>(done) / 1e6 / secs : 0);
-    if (done >= total_) fprintf(stderr, "\n");
-  }
-
- private:
-  uint64_t total_;
-  std::chrono::steady_clock::time_point start_, last_;
-  bool show_;
-};
 
 void PrintStatus(const FileStatus& s, bool human) {
   bool dir = s.type() == proto::DIRECTORY;
@@ -120,133 +65,6 @@ int Ls(const std::vector<std::string>& paths, bool recursive, bool human) {
     }
   }
   return rc;
-}
-
-// The destination of a copy into `dst`: dst itself, or dst/<name of src> if dst is a
-// directory.
-std::string RemoteTarget(const std::string& src, const std::string& dst) {
-  auto st = g_fs->GetFileStatus(dst);
-  if (st.ok() && st->type() == proto::DIRECTORY) {
-    return NormalizePath(dst) + "/" + std::filesystem::path(src).filename().string();
-  }
-  return dst;
-}
-
-int Put(const std::vector<std::string>& args, bool force, uint32_t replication,
-        uint64_t block_size) {
-  if (args.size() < 2) {
-    fprintf(stderr, "dfs put: need a local source and a remote destination\n");
-    return 2;
-  }
-  const std::string& dst_arg = args.back();
-  int rc = 0;
-  std::vector<char> buf(4 << 20);
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    const std::string& src = args[i];
-    FILE* in = src == "-" ? stdin : fopen(src.c_str(), "rb");
-    if (!in) {
-      fprintf(stderr, "dfs: %s: %s\n", src.c_str(), std::strerror(errno));
-      rc = 1;
-      continue;
-    }
-    std::string dst = src == "-" ? dst_arg : RemoteTarget(src, dst_arg);
-    uint64_t total = 0;
-    if (in != stdin) {
-      std::error_code ec;
-      total = std::filesystem::file_size(src, ec);
-    }
-    CreateOptions o;
-    o.overwrite = force;
-    o.replication = replication;
-    o.block_size = block_size;
-    auto out = g_fs->Create(dst, o);
-    if (!out.ok()) {
-      if (in != stdin) fclose(in);
-      rc = Fail(dst, out.status());
-      continue;
-    }
-    Progress progress(total);
-    uint64_t done = 0;
-    Status s;
-    // read(2), not fread: data from a pipe goes on as it arrives, not a buffer at a time.
-    for (;;) {
-      ssize_t n = ::read(fileno(in), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) s = ErrnoStatus("read " + src, errno);
-      if (n <= 0) break;
-      s = (*out)->Write(buf.data(), static_cast<size_t>(n));
-      if (!s.ok()) break;
-      done += static_cast<uint64_t>(n);
-      progress.Update(std::min(done, total));
-    }
-    if (in != stdin) fclose(in);
-    Status c = (*out)->Close();
-    if (s.ok()) s = c;
-    if (!s.ok()) {
-      rc = Fail(dst, s);
-      g_fs->Delete(dst, false);
-      continue;
-    }
-    progress.Update(total);
-  }
-  return rc;
-}
-
-// Copies a remote file to a FILE*; with a progress bar if asked.
-Status CopyOut(const std::string& src, FILE* out, bool progress_bar, uint64_t start = 0) {
-  ASSIGN_OR_RETURN(auto in, g_fs->Open(src));
-  RETURN_IF_ERROR(in->Seek(std::min(start, in->length())));
-  Progress progress(in->length() - in->position());
-  std::vector<char> buf(4 << 20);
-  uint64_t done = 0;
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), buf.size()));
-    if (n == 0) break;
-    if (fwrite(buf.data(), 1, n, out) != n) return ErrnoStatus("write", errno);
-    done += n;
-    if (progress_bar) progress.Update(done);
-  }
-  if (progress_bar) progress.Update(in->length() - start);
-  return Status::Ok();
-}
-
-int Get(const std::string& src, const std::string& dst_arg) {
-  std::string dst = dst_arg;
-  if (std::filesystem::is_directory(dst)) {
-    dst += "/" + std::filesystem::path(NormalizePath(src)).filename().string();
-  }
-  FILE* out = dst == "-" ? stdout : fopen(dst.c_str(), "wb");
-  if (!out) {
-    fprintf(stderr, "dfs: %s: %s\n", dst.c_str(), std::strerror(errno));
-    return 1;
-  }
-  Status s = CopyOut(src, out, out != stdout);
-  if (out != stdout && fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + dst, errno);
-  if (!s.ok()) {
-    if (out != stdout) std::filesystem::remove(dst);
-    return Fail(src, s);
-  }
-  return 0;
-}
-
-int Cp(const std::string& src, const std::string& dst_arg, bool force) {
-  std::string dst = RemoteTarget(src, dst_arg);
-  auto in = g_fs->Open(src);
-  if (!in.ok()) return Fail(src, in.status());
-  CreateOptions o;
-  o.overwrite = force;
-  auto out = g_fs->Create(dst, o);
-  if (!out.ok()) return Fail(dst, out.status());
-  std::vector<char> buf(4 << 20);
-  for (;;) {
-    auto n = (*in)->Read(buf.data(), buf.size());
-    if (!n.ok()) return Fail(src, n.status());
-    if (*n == 0) break;
-    Status s = (*out)->Write(buf.data(), *n);
-    if (!s.ok()) return Fail(dst, s);
-  }
-  Status s = (*out)->Close();
-  return s.ok() ? 0 : Fail(dst, s);
 }
 
 int Du(const std::vector<std::string>& paths, bool summary, bool human) {
@@ -425,13 +243,17 @@ int main(int argc, char** argv) {
   auto* mkdir = app.add_subcommand("mkdir", "create directories");
   mkdir->add_flag("-p", parents, "create parents; no error if it exists");
   mkdir->add_option("paths", paths)->required();
-  auto* put = app.add_subcommand("put", "copy local files (or - for stdin) into the file system");
+  auto* put = app.add_subcommand(
+      "put", "copy local files and directories (or - for stdin) into the file system");
   put->add_flag("-f", force, "overwrite the destination");
   put->add_option("-r,--replication", replication, "replication factor");
   put->add_option("-b,--block-size", block_size, "block size (e.g. 64M)");
   put->add_option("args", paths, "local sources... remote destination")->required();
-  auto* get = app.add_subcommand("get", "copy a file to the local disk (- for stdout)");
-  get->add_option("args", paths, "remote source, local destination")->required()->expected(2);
+  auto* get = app.add_subcommand(
+      "get", "copy files and directories to the local disk (- for stdout: one file)");
+  get->add_option("args", paths, "remote sources... local destination")
+      ->required()
+      ->expected(2, -1);
   auto* cat = app.add_subcommand("cat", "print files");
   cat->add_option("paths", paths)->required();
   auto* tail = app.add_subcommand("tail", "print the last kilobyte of a file");
@@ -442,9 +264,9 @@ int main(int argc, char** argv) {
   rm->add_option("paths", paths)->required();
   auto* mv = app.add_subcommand("mv", "move or rename");
   mv->add_option("args", paths, "sources... destination")->required();
-  auto* cp = app.add_subcommand("cp", "copy a file within the file system");
-  cp->add_flag("-f", force, "overwrite the destination");
-  cp->add_option("args", paths, "source destination")->required()->expected(2);
+  auto* cp = app.add_subcommand("cp", "copy files and directories within the file system");
+  cp->add_flag("-f", force, "overwrite existing files");
+  cp->add_option("args", paths, "sources... destination")->required()->expected(2, -1);
   auto* stat = app.add_subcommand("stat", "show a file's or directory's details");
   stat->add_option("paths", paths)->required();
   auto* du = app.add_subcommand("du", "space used by each entry of a directory");
@@ -518,19 +340,17 @@ int main(int argc, char** argv) {
       if (!parsed.ok()) return Fail("--block-size", parsed.status());
       bs = *parsed;
     }
-    rc = Put(paths, force, replication, bs);
+    CreateOptions o;
+    o.overwrite = force;
+    o.replication = replication;
+    o.block_size = bs;
+    rc = Put(g_fs.get(), paths, o);
   } else if (*get) {
-    rc = Get(paths[0], paths[1]);
+    rc = Get(g_fs.get(), paths);
   } else if (*cat) {
-    for (const auto& p : paths) {
-      Status s = CopyOut(p, stdout, false);
-      if (!s.ok()) rc = Fail(p, s);
-    }
+    rc = Cat(g_fs.get(), paths);
   } else if (*tail) {
-    auto st = g_fs->GetFileStatus(paths[0]);
-    Status s = st.status();
-    if (s.ok()) s = CopyOut(paths[0], stdout, false, st->length() > 1024 ? st->length() - 1024 : 0);
-    if (!s.ok()) rc = Fail(paths[0], s);
+    rc = Tail(g_fs.get(), paths[0]);
   } else if (*rm) {
     for (const auto& p : paths) {
       Status s = g_fs->Delete(p, recursive);
@@ -543,7 +363,7 @@ int main(int argc, char** argv) {
       if (!s.ok()) rc = Fail(paths[i], s);
     }
   } else if (*cp) {
-    rc = Cp(paths[0], paths[1], force);
+    rc = Cp(g_fs.get(), paths, force);
   } else if (*stat) {
     for (const auto& p : paths) rc |= Stat(p);
   } else if (*du) {

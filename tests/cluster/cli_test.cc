@@ -1,6 +1,10 @@
 // The dfs command-line tool, run as a separate process against a real cluster.
+#include <filesystem>
+#include <map>
+
 #include "tests/cluster/mini_cluster.h"
 #include "tests/cluster/test_util.h"
+#include "tests/common/temp_dir.h"
 
 namespace dfs {
 namespace {
@@ -68,6 +72,70 @@ TEST_F(CliTest, ErrorsNameThePathAndFail) {
   EXPECT_EQ(out, "dfs: /d: Directory not empty\n");
   EXPECT_EQ(Dfs({"rm", "-f", "/missing"}), 0);
   EXPECT_NE(Dfs({"bogus"}, &out), 0);
+}
+
+// Every file under a local directory, by path relative to it, with its content ("/" marks a
+// directory).
+std::map<std::string, std::string> LocalTree(const std::string& root) {
+  std::map<std::string, std::string> tree;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    std::string rel = std::filesystem::relative(e.path(), root).string();
+    tree[rel] = e.is_directory() ? "/" : ReadWholeFile(e.path());
+  }
+  return tree;
+}
+
+TEST_F(CliTest, DirectoriesArePutGotAndCopiedWhole) {
+  TempDir tmp;
+  const std::string src = tmp.Join("photos");
+  std::filesystem::create_directories(src + "/2026/summer");
+  std::filesystem::create_directories(src + "/empty");
+  WriteWholeFile(src + "/index.txt", "three pictures\n");
+  WriteWholeFile(src + "/2026/nothing", "");
+  std::string big(3 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  WriteWholeFile(src + "/2026/summer/beach.raw", big);
+  const auto want = LocalTree(src);
+  ASSERT_EQ(want.size(), 6u);
+
+  std::string out;
+  ASSERT_EQ(Dfs({"mkdir", "/backup"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"put", src, "/backup"}, &out), 0) << out;  // into it: /backup/photos
+  ASSERT_EQ(Dfs({"get", "/backup/photos", tmp.Join("back")}, &out), 0) << out;
+  EXPECT_EQ(LocalTree(tmp.Join("back")), want);
+  ASSERT_EQ(Dfs({"cp", "/backup/photos", "/copy"}, &out), 0) << out;  // a new name
+  ASSERT_EQ(Dfs({"get", "/copy", tmp.Join("copy")}, &out), 0) << out;
+  EXPECT_EQ(LocalTree(tmp.Join("copy")), want);
+
+  // Several sources need a directory to go into.
+  ASSERT_EQ(Dfs({"get", "/copy/index.txt", "/copy/2026", tmp.path()}, &out), 0) << out;
+  EXPECT_EQ(ReadWholeFile(tmp.Join("index.txt")), "three pictures\n");
+  EXPECT_EQ(ReadWholeFile(tmp.Join("2026/summer/beach.raw")), big);
+  EXPECT_EQ(Dfs({"cp", "/copy/index.txt", "/copy/2026", "/nowhere"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /nowhere: Not a directory (several sources)\n");
+  EXPECT_EQ(Dfs({"test", "-e", "/nowhere"}), 1);
+
+  // Existing files stay unless -f; the copy goes on past them.
+  WriteWholeFile(src + "/index.txt", "four pictures\n");
+  WriteWholeFile(src + "/new.txt", "new\n");
+  EXPECT_EQ(Dfs({"put", src, "/backup"}, &out), 1);
+  EXPECT_NE(out.find("dfs: /backup/photos/index.txt: File exists"), std::string::npos) << out;
+  ASSERT_EQ(Dfs({"cat", "/backup/photos/index.txt", "/backup/photos/new.txt"}, &out), 0);
+  EXPECT_EQ(out, "three pictures\nnew\n");
+  ASSERT_EQ(Dfs({"put", "-f", src, "/backup"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"cat", "/backup/photos/index.txt"}, &out), 0);
+  EXPECT_EQ(out, "four pictures\n");
+
+  // Refused, and nothing changes.
+  EXPECT_EQ(Dfs({"cp", "/copy", "/copy/2026"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /copy: cannot copy a directory into itself (/copy/2026/copy)\n");
+  EXPECT_EQ(Dfs({"test", "-e", "/copy/2026/copy"}), 1);
+  EXPECT_EQ(Dfs({"cp", "-f", "/copy/index.txt", "/copy"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /copy/index.txt: source and destination are the same file\n");
+  ASSERT_EQ(Dfs({"cat", "/copy/index.txt"}, &out), 0);
+  EXPECT_EQ(out, "three pictures\n");
+  EXPECT_EQ(Dfs({"get", "/copy", "-"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /copy: Is a directory\n");
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {

@@ -1,0 +1,38 @@
+#include "client/cli_util.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "client/errno_map.h"
+
+namespace dfs {
+
+int Fail(const std::string& path, const Status& s) {
+  int err = ToErrno(s);
+  std::string what = err == EIO || err == EINVAL || err == EPERM || err == EHOSTUNREACH ||
+                             err == ETIMEDOUT || err == ENOSPC
+                         ? s.message()
+                         : std::strerror(err);
+  fprintf(stderr, "dfs: %s: %s\n", path.c_str(), what.c_str());
+  return 1;
+}
+
+std::string HumanSize(uint64_t n, bool human) {
+  if (!human) return std::to_string(n);
+  const char* units[] = {"", "K", "M", "G", "T", "P"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0)
+    snprintf(buf, sizeof buf, "%lu", n);
+  else
+    snprintf(buf, sizeof buf, "%.1f%s", v, units[u]);
+  return buf;
+}
+
+}  // namespace dfs
