@@ -1,5 +1,6 @@
 #include "client/dfs_copy.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -351,6 +352,80 @@ int Cat(FileSystem* dfs, const std::vector<std::string>& paths) {
     if (!s.ok()) rc = Fail(p, s);
   }
   return rc;
+}
+
+int GetMerge(FileSystem* dfs, const std::string& src, const std::string& dst, bool newline) {
+  auto entries = dfs->ListStatus(src);
+  if (!entries.ok()) return Fail(src, entries.status());
+  std::vector<std::string> files;
+  uint64_t total = 0;
+  for (const FileStatus& e : *entries) {
+    if (e.type() == proto::DIRECTORY) continue;
+    files.push_back(e.path());
+    total += e.length();
+  }
+  std::sort(files.begin(), files.end());
+  FILE* out = fopen(dst.c_str(), "wb");
+  if (!out) return LocalFail(dst, std::strerror(errno));
+  Progress progress(total);
+  Status s;
+  for (const std::string& f : files) {
+    s = CopyOut(dfs, f, out, &progress);
+    if (s.ok() && newline && fputc('\n', out) == EOF) s = ErrnoStatus("write " + dst, errno);
+    if (!s.ok()) {
+      Fail(f, s);
+      break;
+    }
+  }
+  if (fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + dst, errno);
+  progress.Finish();
+  if (s.ok()) return 0;
+  std::error_code ec;
+  fs::remove(dst, ec);
+  return 1;
+}
+
+int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {
+  // Every source is opened first: one that cannot be read changes nothing.
+  std::vector<int> fds;
+  auto close_all = [&] {
+    for (int fd : fds) {
+      if (fd != 0) ::close(fd);
+    }
+  };
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    int fd = args[i] == "-" ? 0 : ::open(args[i].c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      close_all();
+      return LocalFail(args[i], std::strerror(err));
+    }
+    fds.push_back(fd);
+  }
+  const std::string& dst = args.back();
+  auto out = dfs->Append(dst);
+  if (!out.ok() && out.status().code() == Code::kNotFound) out = dfs->Create(dst);
+  if (!out.ok()) {
+    close_all();
+    return Fail(dst, out.status());
+  }
+  std::vector<char> buf(kBufferBytes);
+  Status s;
+  for (size_t i = 0; i < fds.size() && s.ok(); ++i) {
+    for (;;) {
+      ssize_t n = ::read(fds[i], buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) s = ErrnoStatus("read " + args[i], errno);
+      if (n <= 0) break;
+      s = (*out)->Write(buf.data(), static_cast<size_t>(n));
+      if (!s.ok()) break;
+    }
+  }
+  close_all();
+  // What was written before an error stays, as with any append that is closed.
+  Status closed = (*out)->Close();
+  if (s.ok()) s = closed;
+  return s.ok() ? 0 : Fail(dst, s);
 }
 
 int Tail(FileSystem* dfs, const std::string& path) {

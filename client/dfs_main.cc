@@ -9,6 +9,7 @@
 #include "client/cli_util.h"
 #include "client/dfs_admin.h"
 #include "client/dfs_copy.h"
+#include "client/dfs_permissions.h"
 #include "client/file_system.h"
 #include "client/output_stream.h"
 
@@ -21,6 +22,7 @@ std::string ModeString(const FileStatus& s) {
   std::string m = s.type() == proto::DIRECTORY ? "d" : "-";
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i) m += (s.mode() & (1u << (8 - i))) ? rwx[i] : '-';
+  if (s.mode() & 01000) m.back() = m.back() == 'x' ? 't' : 'T';  // sticky
   return m;
 }
 
@@ -216,10 +218,10 @@ int Fsck(const std::string& path, bool files, bool blocks, bool locations) {
 
 int main(int argc, char** argv) {
   using namespace dfs;
-  // HDFS spells fsck's options with one dash.
+  // HDFS spells fsck's and getmerge's options with one dash.
   std::vector<std::string> rewritten(argv, argv + argc);
   for (auto& a : rewritten) {
-    if (a == "-files" || a == "-blocks" || a == "-locations") a = "-" + a;
+    if (a == "-files" || a == "-blocks" || a == "-locations" || a == "-nl") a = "-" + a;
   }
   std::vector<char*> args;
   for (auto& a : rewritten) args.push_back(a.data());
@@ -267,6 +269,27 @@ int main(int argc, char** argv) {
   auto* cp = app.add_subcommand("cp", "copy files and directories within the file system");
   cp->add_flag("-f", force, "overwrite existing files");
   cp->add_option("args", paths, "sources... destination")->required()->expected(2, -1);
+  auto* getmerge =
+      app.add_subcommand("getmerge", "concatenate the files of a directory into one local file");
+  bool newline = false;
+  getmerge->add_flag("--nl,-n", newline, "a newline after each file");
+  getmerge->add_option("args", paths, "remote directory, local file")->required()->expected(2);
+  auto* append = app.add_subcommand(
+      "appendToFile", "append local files (- for stdin) to a file, creating it if needed");
+  append->add_option("args", paths, "local sources... remote file")->required()->expected(2, -1);
+  std::string spec;
+  auto* chmod = app.add_subcommand("chmod", "change the mode of files and directories");
+  chmod->add_flag("-R", recursive, "everything under each directory too");
+  chmod->add_option("mode", spec, "octal (755) or symbolic (u+x,go-w)")->required();
+  chmod->add_option("paths", paths)->required();
+  auto* chown = app.add_subcommand("chown", "change the owner (and group) of paths");
+  chown->add_flag("-R", recursive, "everything under each directory too");
+  chown->add_option("owner", spec, "OWNER, OWNER:GROUP or :GROUP")->required();
+  chown->add_option("paths", paths)->required();
+  auto* chgrp = app.add_subcommand("chgrp", "change the group of paths");
+  chgrp->add_flag("-R", recursive, "everything under each directory too");
+  chgrp->add_option("group", spec)->required();
+  chgrp->add_option("paths", paths)->required();
   auto* stat = app.add_subcommand("stat", "show a file's or directory's details");
   stat->add_option("paths", paths)->required();
   auto* du = app.add_subcommand("du", "space used by each entry of a directory");
@@ -364,6 +387,16 @@ int main(int argc, char** argv) {
     }
   } else if (*cp) {
     rc = Cp(g_fs.get(), paths, force);
+  } else if (*getmerge) {
+    rc = GetMerge(g_fs.get(), paths[0], paths[1], newline);
+  } else if (*append) {
+    rc = AppendToFile(g_fs.get(), paths);
+  } else if (*chmod) {
+    rc = Chmod(g_fs.get(), spec, paths, recursive);
+  } else if (*chown) {
+    rc = Chown(g_fs.get(), spec, paths, recursive);
+  } else if (*chgrp) {
+    rc = Chown(g_fs.get(), ":" + spec, paths, recursive);
   } else if (*stat) {
     for (const auto& p : paths) rc |= Stat(p);
   } else if (*du) {

@@ -138,9 +138,52 @@ TEST_F(CliTest, DirectoriesArePutGotAndCopiedWhole) {
   EXPECT_EQ(out, "dfs: /copy: Is a directory\n");
 }
 
+TEST_F(CliTest, ModesOwnersMergesAndAppends) {
+  std::string out;
+  ASSERT_EQ(Dfs({"mkdir", "-p", "/job/out/_logs"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"put", "-", "/job/out/part-00001"}, &out, "b 2\n"), 0) << out;
+  ASSERT_EQ(Dfs({"put", "-", "/job/out/part-00000"}, &out, "a 1\n"), 0) << out;
+  ASSERT_EQ(Dfs({"put", "-", "/job/out/_logs/log"}, &out, "not data\n"), 0) << out;
+
+  ASSERT_EQ(Dfs({"chmod", "-R", "go-rx", "/job"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"stat", "/job/out/_logs/log"}, &out), 0);
+  EXPECT_NE(out.find("Permission: -rw------- (0600)"), std::string::npos) << out;
+  ASSERT_EQ(Dfs({"chmod", "1777", "/job"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"ls", "/"}, &out), 0);
+  EXPECT_NE(out.find("drwxrwxrwt"), std::string::npos) << out;
+  ASSERT_EQ(Dfs({"chown", "-R", "alice:analysts", "/job/out"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"chgrp", "web", "/job/out/part-00000"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"ls", "/job/out"}, &out), 0);
+  EXPECT_NE(out.find("alice    web"), std::string::npos) << out;
+  EXPECT_NE(out.find("alice    analysts"), std::string::npos) << out;
+  // Malformed: refused, and nothing changes.
+  EXPECT_EQ(Dfs({"chmod", "u+q", "/job"}, &out), 1);
+  EXPECT_EQ(out, "dfs: u+q: invalid mode 'u+q' (octal like 755, or like u+x,go-w)\n");
+  EXPECT_EQ(Dfs({"chown", "a:b:c", "/job"}, &out), 1);
+  ASSERT_EQ(Dfs({"stat", "/job"}, &out), 0);
+  EXPECT_NE(out.find("(1777)"), std::string::npos) << out;
+
+  TempDir tmp;
+  ASSERT_EQ(Dfs({"getmerge", "/job/out", tmp.Join("merged")}, &out), 0) << out;
+  EXPECT_EQ(ReadWholeFile(tmp.Join("merged")), "a 1\nb 2\n");  // name order, no subdirs
+  ASSERT_EQ(Dfs({"getmerge", "-nl", "/job/out", tmp.Join("merged")}, &out), 0) << out;
+  EXPECT_EQ(ReadWholeFile(tmp.Join("merged")), "a 1\n\nb 2\n\n");
+
+  WriteWholeFile(tmp.Join("one"), "one\n");
+  ASSERT_EQ(Dfs({"appendToFile", tmp.Join("one"), "-", "/log"}, &out, "two\n"), 0) << out;
+  ASSERT_EQ(Dfs({"appendToFile", tmp.Join("one"), "/log"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"cat", "/log"}, &out), 0);
+  EXPECT_EQ(out, "one\ntwo\none\n");
+  EXPECT_EQ(Dfs({"appendToFile", tmp.Join("one"), tmp.Join("missing"), "/log"}, &out), 1);
+  EXPECT_EQ(out, "dfs: " + tmp.Join("missing") + ": No such file or directory\n");
+  ASSERT_EQ(Dfs({"cat", "/log"}, &out), 0);
+  EXPECT_EQ(out, "one\ntwo\none\n");  // nothing appended
+}
+
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* cmd : {"ls", "mkdir", "put", "get", "cat", "tail", "rm", "mv", "cp", "stat",
-                          "du", "df", "setrep", "touchz", "test", "fsck", "admin"}) {
+                          "du", "df", "setrep", "touchz", "test", "fsck", "admin", "getmerge",
+                          "appendToFile", "chmod", "chown", "chgrp"}) {
     std::string out;
     EXPECT_EQ(Dfs({cmd, "--help"}, &out), 0) << cmd;
     EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
