@@ -121,25 +121,53 @@ int Stat(const std::string& path) {
   return 0;
 }
 
-int Setrep(uint32_t replication, const std::string& path, bool wait) {
-  Status s = g_fs->SetReplication(path, replication);
-  if (!s.ok()) return Fail(path, s);
-  printf("Replication %u set: %s\n", replication, NormalizePath(path).c_str());
-  if (!wait) return 0;
-  for (;;) {
-    proto::GetBlockLocationsRequest req;
-    req.set_path(NormalizePath(path));
-    proto::GetBlockLocationsResponse resp;
-    s = g_fs->Call(
-        [&](grpc::ClientContext* c) { return g_fs->stub()->GetBlockLocations(c, req, &resp); });
-    if (!s.ok()) return Fail(path, s);
-    bool done = true;
-    for (const auto& b : resp.blocks()) done &= b.locations_size() == static_cast<int>(replication);
-    if (done) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+// Every file at or under path (a file: itself), parents' entries in name order.
+Status CollectFiles(const std::string& path, std::vector<std::string>* files) {
+  ASSIGN_OR_RETURN(FileStatus st, g_fs->GetFileStatus(path));
+  if (st.type() != proto::DIRECTORY) {
+    files->push_back(st.path());
+    return Status::Ok();
   }
-  printf("Replication reached for %s\n", NormalizePath(path).c_str());
-  return 0;
+  ASSIGN_OR_RETURN(auto entries, g_fs->ListStatus(st.path()));
+  for (const FileStatus& e : entries) RETURN_IF_ERROR(CollectFiles(e.path(), files));
+  return Status::Ok();
+}
+
+// Of a file, or of every file under a directory (as HDFS's setrep).
+int Setrep(uint32_t replication, const std::string& path, bool wait) {
+  std::vector<std::string> files;
+  Status s = CollectFiles(path, &files);
+  if (!s.ok()) return Fail(path, s);
+  int rc = 0;
+  std::vector<std::string> set;
+  for (const std::string& f : files) {
+    s = g_fs->SetReplication(f, replication);
+    if (!s.ok()) {
+      rc = Fail(f, s);
+      continue;
+    }
+    printf("Replication %u set: %s\n", replication, f.c_str());
+    set.push_back(f);
+  }
+  if (!wait) return rc;
+  for (const std::string& f : set) {
+    for (;;) {
+      proto::GetBlockLocationsRequest req;
+      req.set_path(f);
+      proto::GetBlockLocationsResponse resp;
+      s = g_fs->Call(
+          [&](grpc::ClientContext* c) { return g_fs->stub()->GetBlockLocations(c, req, &resp); });
+      if (!s.ok()) return Fail(f, s);
+      bool done = true;
+      for (const auto& b : resp.blocks()) {
+        done &= b.locations_size() == static_cast<int>(replication);
+      }
+      if (done) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    printf("Replication reached for %s\n", f.c_str());
+  }
+  return rc;
 }
 
 int AdminReport() {
@@ -298,7 +326,8 @@ int main(int argc, char** argv) {
   du->add_option("paths", paths);
   auto* df = app.add_subcommand("df", "capacity and free space of the file system");
   df->add_flag("-H,--human", human, "sizes like 1.5T");
-  auto* setrep = app.add_subcommand("setrep", "change the replication factor of files");
+  auto* setrep = app.add_subcommand(
+      "setrep", "change the replication factor of files (of every file under a directory)");
   setrep->add_flag("-w", wait, "wait until every block has that many replicas");
   setrep->add_option("replication", replication)->required()->check(CLI::Range(1, 32));
   setrep->add_option("paths", paths)->required();

@@ -107,6 +107,11 @@ TEST_F(CliTest, DirectoriesArePutGotAndCopiedWhole) {
   ASSERT_EQ(Dfs({"get", "/copy", tmp.Join("copy")}, &out), 0) << out;
   EXPECT_EQ(LocalTree(tmp.Join("copy")), want);
 
+  // setrep on a directory sets every file under it.
+  ASSERT_EQ(Dfs({"setrep", "2", "/copy"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"stat", "/copy/2026/summer/beach.raw"}, &out), 0);
+  EXPECT_NE(out.find("Replication: 2"), std::string::npos) << out;
+
   // Several sources need a directory to go into.
   ASSERT_EQ(Dfs({"get", "/copy/index.txt", "/copy/2026", tmp.path()}, &out), 0) << out;
   EXPECT_EQ(ReadWholeFile(tmp.Join("index.txt")), "three pictures\n");
