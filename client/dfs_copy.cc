@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -178,14 +179,15 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
   return s.ok() ? 0 : Fail(dst, s);
 }
 
-// Copies a remote file to a FILE*, from byte `start` on.
+// Copies a remote file to a FILE*, from byte `start` on, `limit` bytes at most.
 Status CopyOut(FileSystem* dfs, const std::string& src, FILE* out, Progress* progress,
-               uint64_t start = 0) {
+               uint64_t start = 0, uint64_t limit = UINT64_MAX) {
   ASSIGN_OR_RETURN(auto in, dfs->Open(src));
   RETURN_IF_ERROR(in->Seek(std::min(start, in->length())));
-  std::vector<char> buf(kBufferBytes);
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), buf.size()));
+  std::vector<char> buf(std::min<uint64_t>(kBufferBytes, limit));
+  for (uint64_t left = limit; left > 0;) {
+    ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), std::min<uint64_t>(buf.size(), left)));
+    left -= n;
     if (n == 0) break;
     if (fwrite(buf.data(), 1, n, out) != n) return ErrnoStatus("write", errno);
     if (progress) progress->Add(n);
@@ -426,6 +428,11 @@ int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {
   Status closed = (*out)->Close();
   if (s.ok()) s = closed;
   return s.ok() ? 0 : Fail(dst, s);
+}
+
+int Head(FileSystem* dfs, const std::string& path) {
+  Status s = CopyOut(dfs, path, stdout, nullptr, 0, 1024);
+  return s.ok() ? 0 : Fail(path, s);
 }
 
 int Tail(FileSystem* dfs, const std::string& path) {

@@ -1,8 +1,8 @@
-// `dfs put`, `get`, `cp`, `cat`, `tail`, `getmerge` and `appendToFile`: copies into, out of and within the file
-// system. put, get and cp copy a directory with everything under it; with several
-// sources, the destination must be an existing directory. An error names its path and
-// the copy goes on with the next file; each returns the command's exit code. put and get
-// draw one progress bar for the whole copy when stderr is a terminal.
+// `dfs put`, `get`, `cp`, `cat`, `head`, `tail`, `getmerge` and `appendToFile`: copies into, out of
+// and within the file system. put, get and cp copy a directory with everything under it; with
+// several sources, the destination must be an existing directory. An error names its path and the
+// copy goes on with the next file; each returns the command's exit code. put and get draw one
+// progress bar for the whole copy when stderr is a terminal.
 #pragma once
 
 #include <string>
@@ -25,7 +25,8 @@ int GetMerge(FileSystem* fs, const std::string& src, const std::string& dst, boo
 // args: local files (- for stdin) and a remote file they are appended to, in order; the
 // remote file is created if it does not exist.
 int AppendToFile(FileSystem* fs, const std::vector<std::string>& args);
-// Prints the last kilobyte of a file.
+// Print the first or the last kilobyte of a file.
+int Head(FileSystem* fs, const std::string& path);
 int Tail(FileSystem* fs, const std::string& path);
 
 }  // namespace dfs

@@ -95,6 +95,21 @@ int Du(const std::vector<std::string>& paths, bool summary, bool human) {
   return rc;
 }
 
+// HDFS's count: directories (the path's own included), files, bytes, path.
+int Count(const std::vector<std::string>& paths, bool human) {
+  int rc = 0;
+  for (const auto& p : paths) {
+    auto cs = g_fs->GetContentSummary(p);
+    if (!cs.ok()) {
+      rc = Fail(p, cs.status());
+      continue;
+    }
+    printf("%12lu %12lu %12s %s\n", cs->directory_count, cs->file_count,
+           HumanSize(cs->length, human).c_str(), NormalizePath(p).c_str());
+  }
+  return rc;
+}
+
 int Df(bool human) {
   auto st = g_fs->GetStats();
   if (!st.ok()) return Fail("df", st.status());
@@ -286,6 +301,8 @@ int main(int argc, char** argv) {
       ->expected(2, -1);
   auto* cat = app.add_subcommand("cat", "print files");
   cat->add_option("paths", paths)->required();
+  auto* head = app.add_subcommand("head", "print the first kilobyte of a file");
+  head->add_option("path", paths)->required()->expected(1);
   auto* tail = app.add_subcommand("tail", "print the last kilobyte of a file");
   tail->add_option("path", paths)->required()->expected(1);
   auto* rm = app.add_subcommand("rm", "delete files or directories");
@@ -324,6 +341,9 @@ int main(int argc, char** argv) {
   du->add_flag("-s", summary, "one total per path");
   du->add_flag("-H,--human", human, "sizes like 1.5M");
   du->add_option("paths", paths);
+  auto* count = app.add_subcommand("count", "directories, files and bytes under each path");
+  count->add_flag("-H,--human", human, "sizes like 1.5M");
+  count->add_option("paths", paths)->required();
   auto* df = app.add_subcommand("df", "capacity and free space of the file system");
   df->add_flag("-H,--human", human, "sizes like 1.5T");
   auto* setrep = app.add_subcommand(
@@ -401,6 +421,8 @@ int main(int argc, char** argv) {
     rc = Get(g_fs.get(), paths);
   } else if (*cat) {
     rc = Cat(g_fs.get(), paths);
+  } else if (*head) {
+    rc = Head(g_fs.get(), paths[0]);
   } else if (*tail) {
     rc = Tail(g_fs.get(), paths[0]);
   } else if (*rm) {
@@ -428,6 +450,8 @@ int main(int argc, char** argv) {
     rc = Chown(g_fs.get(), ":" + spec, paths, recursive);
   } else if (*stat) {
     for (const auto& p : paths) rc |= Stat(p);
+  } else if (*count) {
+    rc = Count(paths, human);
   } else if (*du) {
     rc = Du(paths, summary, human);
   } else if (*df) {

@@ -50,6 +50,10 @@ TEST_F(CliTest, EveryCommandDoesWhatItSays) {
   EXPECT_NE(out.find("Replication: 2"), std::string::npos) << out;
   ASSERT_EQ(Dfs({"tail", "/a/moved"}, &out), 0);
   EXPECT_EQ(out, "hello world\n");
+  ASSERT_EQ(Dfs({"head", "/a/moved"}, &out), 0);
+  EXPECT_EQ(out, "hello world\n");
+  ASSERT_EQ(Dfs({"count", "/a"}, &out), 0);
+  EXPECT_EQ(out, "           2            3           24 /a\n");  // /a and /a/b; 3 files
   ASSERT_EQ(Dfs({"df", "-H"}, &out), 0);
   EXPECT_NE(out.find("dfs://"), std::string::npos) << out;
   ASSERT_EQ(Dfs({"ls", "-R", "/"}, &out), 0);
@@ -183,12 +187,21 @@ TEST_F(CliTest, ModesOwnersMergesAndAppends) {
   EXPECT_EQ(out, "dfs: " + tmp.Join("missing") + ": No such file or directory\n");
   ASSERT_EQ(Dfs({"cat", "/log"}, &out), 0);
   EXPECT_EQ(out, "one\ntwo\none\n");  // nothing appended
+
+  std::string big(3000, 'x');
+  big[1023] = 'y';
+  big[1024] = 'z';
+  ASSERT_EQ(Dfs({"put", "-", "/big"}, &out, big), 0) << out;
+  ASSERT_EQ(Dfs({"head", "/big"}, &out), 0);
+  EXPECT_EQ(out, big.substr(0, 1024));
+  ASSERT_EQ(Dfs({"tail", "/big"}, &out), 0);
+  EXPECT_EQ(out, big.substr(3000 - 1024));
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* cmd : {"ls", "mkdir", "put", "get", "cat", "tail", "rm", "mv", "cp", "stat",
                           "du", "df", "setrep", "touchz", "test", "fsck", "admin", "getmerge",
-                          "appendToFile", "chmod", "chown", "chgrp"}) {
+                          "appendToFile", "chmod", "chown", "chgrp", "head", "count"}) {
     std::string out;
     EXPECT_EQ(Dfs({cmd, "--help"}, &out), 0) << cmd;
     EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
