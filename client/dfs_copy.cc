@@ -102,6 +102,21 @@ bool IsRemoteDir(FileSystem* dfs, const std::string& path) {
   return st.ok() && st->type() == proto::DIRECTORY;
 }
 
+// The status of each remote source; an error for one that is missing (rc becomes 1).
+std::vector<FileStatus> StatSources(FileSystem* dfs, const std::vector<std::string>& paths,
+                                    int* rc) {
+  std::vector<FileStatus> found;
+  for (const std::string& p : paths) {
+    auto st = dfs->GetFileStatus(p);
+    if (st.ok()) {
+      found.push_back(std::move(*st));
+    } else {
+      *rc = Fail(p, st.status());
+    }
+  }
+  return found;
+}
+
 // Several sources go into a directory that exists.
 int CheckManySources(size_t sources, bool dst_is_dir, const std::string& dst) {
   if (sources > 1 && !dst_is_dir) return LocalFail(dst, "Not a directory (several sources)");
@@ -123,22 +138,25 @@ uint64_t LocalBytes(const fs::path& src) {
   return total;
 }
 
-// Copies an open local file (or stdin) to the remote file dst; deletes dst if it fails.
-Status PutFile(FileSystem* dfs, int fd, const std::string& src, const std::string& dst,
-               const CreateOptions& options, Progress* progress) {
-  ASSIGN_OR_RETURN(auto out, dfs->Create(dst, options));
+// Copies what can be read from fd (named src) to out.
+Status Pump(int fd, const std::string& src, OutputStream* out, Progress* progress) {
   std::vector<char> buf(kBufferBytes);
-  Status s;
   // read(2), not fread: data from a pipe goes on as it arrives, not a buffer at a time.
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) s = ErrnoStatus("read " + src, errno);
-    if (n <= 0) break;
-    s = out->Write(buf.data(), static_cast<size_t>(n));
-    if (!s.ok()) break;
-    progress->Add(static_cast<uint64_t>(n));
+    if (n < 0) return ErrnoStatus("read " + src, errno);
+    if (n == 0) return Status::Ok();
+    RETURN_IF_ERROR(out->Write(buf.data(), static_cast<size_t>(n)));
+    if (progress) progress->Add(static_cast<uint64_t>(n));
   }
+}
+
+// Copies an open local file (or stdin) to the remote file dst; deletes dst if it fails.
+Status PutFile(FileSystem* dfs, int fd, const std::string& src, const std::string& dst,
+               const CreateOptions& options, Progress* progress) {
+  ASSIGN_OR_RETURN(auto out, dfs->Create(dst, options));
+  Status s = Pump(fd, src, out.get(), progress);
   Status closed = out->Close();
   if (s.ok()) s = closed;
   if (!s.ok()) (void)dfs->Delete(dst, false);
@@ -288,22 +306,15 @@ int Get(FileSystem* dfs, const std::vector<std::string>& args) {
   std::error_code ec;
   const bool dst_is_dir = fs::is_directory(dst_arg, ec);
   if (int rc = CheckManySources(sources, dst_is_dir, dst_arg)) return rc;
-  std::vector<FileStatus> found;
-  uint64_t total = 0;
   int rc = 0;
-  for (size_t i = 0; i < sources; ++i) {
-    auto st = dfs->GetFileStatus(args[i]);
-    if (!st.ok()) {
-      rc = Fail(args[i], st.status());
-      continue;
+  std::vector<FileStatus> found = StatSources(dfs, {args.begin(), args.end() - 1}, &rc);
+  uint64_t total = 0;
+  for (const FileStatus& st : found) {
+    if (st.type() != proto::DIRECTORY) {
+      total += st.length();
+    } else if (auto summary = dfs->GetContentSummary(st.path()); summary.ok()) {
+      total += summary->length;
     }
-    if (st->type() == proto::DIRECTORY) {
-      auto summary = dfs->GetContentSummary(args[i]);
-      if (summary.ok()) total += summary->length;
-    } else {
-      total += st->length();
-    }
-    found.push_back(std::move(*st));
   }
   if (dst_arg == "-") {
     for (const FileStatus& st : found) {
@@ -328,20 +339,15 @@ int Cp(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
   const size_t sources = args.size() - 1;
   if (int rc = CheckManySources(sources, IsRemoteDir(dfs, dst_arg), dst_arg)) return rc;
   int rc = 0;
-  for (size_t i = 0; i < sources; ++i) {
-    auto st = dfs->GetFileStatus(args[i]);
-    if (!st.ok()) {
-      rc = Fail(args[i], st.status());
-      continue;
-    }
-    const std::string src = NormalizePath(args[i]);
+  for (const FileStatus& st : StatSources(dfs, {args.begin(), args.end() - 1}, &rc)) {
+    const std::string& src = st.path();
     const std::string dst = NormalizePath(RemoteTarget(dfs, BaseName(src), dst_arg));
     if (dst == src) {
       rc = LocalFail(src, "source and destination are the same file");
-    } else if (st->type() == proto::DIRECTORY && dst.rfind(Join(src, ""), 0) == 0) {
+    } else if (st.type() == proto::DIRECTORY && dst.rfind(Join(src, ""), 0) == 0) {
       rc = LocalFail(src, "cannot copy a directory into itself (" + dst + ")");
     } else {
-      rc |= CpPath(dfs, *st, dst, force);
+      rc |= CpPath(dfs, st, dst, force);
     }
   }
   return rc;
@@ -411,18 +417,8 @@ int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {
     close_all();
     return Fail(dst, out.status());
   }
-  std::vector<char> buf(kBufferBytes);
   Status s;
-  for (size_t i = 0; i < fds.size() && s.ok(); ++i) {
-    for (;;) {
-      ssize_t n = ::read(fds[i], buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) s = ErrnoStatus("read " + args[i], errno);
-      if (n <= 0) break;
-      s = (*out)->Write(buf.data(), static_cast<size_t>(n));
-      if (!s.ok()) break;
-    }
-  }
+  for (size_t i = 0; i < fds.size() && s.ok(); ++i) s = Pump(fds[i], args[i], out->get(), nullptr);
   close_all();
   // What was written before an error stays, as with any append that is closed.
   Status closed = (*out)->Close();
