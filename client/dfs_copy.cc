@@ -1,6 +1,7 @@
 #include "client/dfs_copy.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "client/cli_util.h"
 #include "client/input_stream.h"
@@ -71,6 +73,12 @@ int LocalFail(const std::string& path, const std::string& why) {
   return 1;
 }
 
+// One copy buffer for the command (it copies one file at a time).
+std::vector<char>& Buffer() {
+  static std::vector<char> buf(kBufferBytes);
+  return buf;
+}
+
 std::string Join(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
 }
@@ -80,9 +88,11 @@ std::string BaseName(const std::string& remote) {
   return fs::path(NormalizePath(remote)).filename().string();
 }
 
-// The last component of a local path, "." and "dir/" included.
+// The last component of a local path, "." and "dir/" included ("" if there is none).
 std::string LocalName(const std::string& local) {
-  fs::path p = fs::absolute(local).lexically_normal();
+  std::error_code ec;
+  fs::path p = fs::absolute(local, ec).lexically_normal();
+  if (ec) return "";
   if (p.filename().empty()) p = p.parent_path();
   return p.filename().string();
 }
@@ -94,7 +104,7 @@ std::string RemoteTarget(FileSystem* dfs, const std::string& name, const std::st
   if (st.ok() && st->type() == proto::DIRECTORY && !name.empty()) {
     return Join(NormalizePath(dst), name);
   }
-  return dst;
+  return NormalizePath(dst);
 }
 
 bool IsRemoteDir(FileSystem* dfs, const std::string& path) {
@@ -117,9 +127,12 @@ std::vector<FileStatus> StatSources(FileSystem* dfs, const std::vector<std::stri
   return found;
 }
 
-// Several sources go into a directory that exists.
-int CheckManySources(size_t sources, bool dst_is_dir, const std::string& dst) {
-  if (sources > 1 && !dst_is_dir) return LocalFail(dst, "Not a directory (several sources)");
+// Several sources, or a destination spelled with a trailing '/', need an existing
+// directory.
+int CheckDestination(size_t sources, bool dst_is_dir, const std::string& dst) {
+  if (dst_is_dir) return 0;
+  if (sources > 1) return LocalFail(dst, "Not a directory (several sources)");
+  if (dst.size() > 1 && dst.back() == '/') return LocalFail(dst, "No such directory");
   return 0;
 }
 
@@ -140,7 +153,7 @@ uint64_t LocalBytes(const fs::path& src) {
 
 // Copies what can be read from fd (named src) to out.
 Status Pump(int fd, const std::string& src, OutputStream* out, Progress* progress) {
-  std::vector<char> buf(kBufferBytes);
+  std::vector<char>& buf = Buffer();
   // read(2), not fread: data from a pipe goes on as it arrives, not a buffer at a time.
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -152,19 +165,36 @@ Status Pump(int fd, const std::string& src, OutputStream* out, Progress* progres
   }
 }
 
-// Copies an open local file (or stdin) to the remote file dst; deletes dst if it fails.
-Status PutFile(FileSystem* dfs, int fd, const std::string& src, const std::string& dst,
-               const CreateOptions& options, Progress* progress) {
-  ASSIGN_OR_RETURN(auto out, dfs->Create(dst, options));
-  Status s = Pump(fd, src, out.get(), progress);
-  Status closed = out->Close();
+// Writes the new remote file dst as HDFS's copies do: into dst._COPYING_, renamed to dst
+// once complete, so that a failed or interrupted copy neither leaves dst half written
+// nor loses the file it was to replace (force). `fill` writes the content.
+Status WriteRemote(FileSystem* dfs, const std::string& dst, CreateOptions options, bool force,
+                   const std::function<Status(OutputStream*)>& fill) {
+  if (auto st = dfs->GetFileStatus(dst); st.ok()) {
+    if (st->type() == proto::DIRECTORY) return AlreadyExists("is a directory: " + dst);
+    if (!force) return AlreadyExists(dst + " exists");
+  }
+  const std::string tmp = dst + "._COPYING_";
+  options.overwrite = true;  // what a killed copy left behind
+  options.create_parent = false;
+  auto out = dfs->Create(tmp, options);
+  if (out.status().code() == Code::kFailedPrecondition &&
+      out.status().message().rfind("file is being written", 0) == 0) {
+    return FailedPrecondition("an earlier copy to " + dst + " did not finish and " + tmp +
+                              " is still open; it can be replaced once the namenode ends its "
+                              "writer's lease (a minute by default)");
+  }
+  if (!out.ok()) return out.status();
+  Status s = fill(out->get());
+  Status closed = (*out)->Close();
   if (s.ok()) s = closed;
-  if (!s.ok()) (void)dfs->Delete(dst, false);
+  if (s.ok()) s = dfs->RenameReplace(tmp, dst);
+  if (!s.ok()) (void)dfs->Delete(tmp, false);
   return s;
 }
 
 int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
-            const CreateOptions& options, Progress* progress, bool top) {
+            const CreateOptions& options, bool force, Progress* progress, bool top) {
   std::error_code ec;
   fs::file_status st = fs::status(src, ec);  // follows a symbolic link
   if (ec) return LocalFail(src, ec.message());
@@ -173,7 +203,7 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
       return LocalFail(src, "a symbolic link to a directory; not followed");
     }
     if (!IsRemoteDir(dfs, dst)) {
-      Status s = dfs->Mkdirs(dst, true);
+      Status s = dfs->Mkdirs(dst, false);
       if (!s.ok()) return Fail(dst, s);
     }
     std::vector<fs::path> entries;
@@ -185,85 +215,94 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
     std::sort(entries.begin(), entries.end());
     int rc = 0;
     for (const fs::path& e : entries) {
-      rc |= PutPath(dfs, e, Join(dst, e.filename().string()), options, progress, false);
+      rc |= PutPath(dfs, e, Join(dst, e.filename().string()), options, force, progress, false);
     }
     return rc;
   }
   if (!fs::is_regular_file(st)) return LocalFail(src, "not a regular file or directory; skipped");
   FILE* in = fopen(src.c_str(), "rb");
   if (!in) return LocalFail(src, std::strerror(errno));
-  Status s = PutFile(dfs, fileno(in), src, dst, options, progress);
+  Status s = WriteRemote(dfs, dst, options, force,
+                         [&](OutputStream* out) { return Pump(fileno(in), src, out, progress); });
   fclose(in);
   return s.ok() ? 0 : Fail(dst, s);
 }
 
-// Copies a remote file to a FILE*, from byte `start` on, `limit` bytes at most.
-Status CopyOut(FileSystem* dfs, const std::string& src, FILE* out, Progress* progress,
-               uint64_t start = 0, uint64_t limit = UINT64_MAX) {
-  ASSIGN_OR_RETURN(auto in, dfs->Open(src));
-  RETURN_IF_ERROR(in->Seek(std::min(start, in->length())));
-  std::vector<char> buf(std::min<uint64_t>(kBufferBytes, limit));
+// Copies from `in`'s position to a FILE*, `limit` bytes at most.
+Status CopyStream(InputStream* in, FILE* out, Progress* progress, uint64_t limit = UINT64_MAX) {
+  std::vector<char>& buf = Buffer();
   for (uint64_t left = limit; left > 0;) {
     ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), std::min<uint64_t>(buf.size(), left)));
-    left -= n;
     if (n == 0) break;
+    left -= n;
     if (fwrite(buf.data(), 1, n, out) != n) return ErrnoStatus("write", errno);
     if (progress) progress->Add(n);
   }
   return Status::Ok();
 }
 
-int GetPath(FileSystem* dfs, const FileStatus& st, const fs::path& dst, Progress* progress) {
-  if (st.type() == proto::DIRECTORY) {
-    std::error_code ec;
-    if (!fs::is_directory(dst, ec) && !fs::create_directory(dst, ec)) {
-      return LocalFail(dst, ec ? ec.message() : "File exists");
-    }
-    auto entries = dfs->ListStatus(st.path());
-    if (!entries.ok()) return Fail(st.path(), entries.status());
-    int rc = 0;
-    for (const FileStatus& e : *entries) rc |= GetPath(dfs, e, dst / BaseName(e.path()), progress);
-    return rc;
-  }
-  FILE* out = fopen(dst.c_str(), "wb");
-  if (!out) return LocalFail(dst, std::strerror(errno));
-  Status s = CopyOut(dfs, st.path(), out, progress);
-  if (fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + dst.string(), errno);
-  if (!s.ok()) {
-    std::error_code ec;
-    fs::remove(dst, ec);
-    return Fail(st.path(), s);
-  }
-  return 0;
+// Copies a remote file to a FILE*, from byte `start` on, `limit` bytes at most.
+Status CopyOut(FileSystem* dfs, const std::string& src, FILE* out, uint64_t start = 0,
+               uint64_t limit = UINT64_MAX) {
+  ASSIGN_OR_RETURN(auto in, dfs->Open(src));
+  RETURN_IF_ERROR(in->Seek(std::min(start, in->length())));
+  return CopyStream(in.get(), out, nullptr, limit);
 }
 
-Status CopyFile(FileSystem* dfs, const std::string& src, const std::string& dst, bool force) {
+// A remote file to a new local one, through dst._COPYING_ as WriteRemote does.
+Status GetFile(FileSystem* dfs, const std::string& src, const fs::path& dst, bool force,
+               Progress* progress) {
+  std::error_code ec;
+  if (fs::is_directory(dst, ec)) return AlreadyExists("is a directory: " + dst.string());
+  if (fs::exists(dst, ec) && !force) return AlreadyExists(dst.string() + " exists");
   ASSIGN_OR_RETURN(auto in, dfs->Open(src));
-  CreateOptions o;
-  o.overwrite = force;
-  ASSIGN_OR_RETURN(auto out, dfs->Create(dst, o));
-  std::vector<char> buf(kBufferBytes);
-  Status s;
-  for (;;) {
-    auto n = in->Read(buf.data(), buf.size());
-    if (!n.ok()) s = n.status();
-    if (!n.ok() || *n == 0) break;
-    s = out->Write(buf.data(), *n);
-    if (!s.ok()) break;
-  }
-  Status closed = out->Close();
-  if (s.ok()) s = closed;
-  if (!s.ok()) (void)dfs->Delete(dst, false);
+  const fs::path tmp = dst.string() + "._COPYING_";
+  FILE* out = fopen(tmp.c_str(), "wb");
+  if (!out) return ErrnoStatus(tmp.string(), errno);
+  Status s = CopyStream(in.get(), out, progress);
+  if (fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + tmp.string(), errno);
+  if (s.ok()) fs::rename(tmp, dst, ec);
+  if (s.ok() && ec) s = IoError("rename " + tmp.string() + ": " + ec.message());
+  if (!s.ok()) fs::remove(tmp, ec);
   return s;
+}
+
+int GetPath(FileSystem* dfs, const FileStatus& st, const fs::path& dst, bool force,
+            Progress* progress) {
+  if (st.type() != proto::DIRECTORY) {
+    Status s = GetFile(dfs, st.path(), dst, force, progress);
+    if (s.code() == Code::kAlreadyExists) return Fail(dst, s);
+    return s.ok() ? 0 : Fail(st.path(), s);
+  }
+  std::error_code ec;
+  if (!fs::is_directory(dst, ec) && !fs::create_directory(dst, ec)) {
+    return LocalFail(dst, ec ? ec.message() : "File exists");
+  }
+  auto entries = dfs->ListStatus(st.path());
+  if (!entries.ok()) return Fail(st.path(), entries.status());
+  int rc = 0;
+  for (const FileStatus& e : *entries) {
+    rc |= GetPath(dfs, e, dst / BaseName(e.path()), force, progress);
+  }
+  return rc;
 }
 
 int CpPath(FileSystem* dfs, const FileStatus& st, const std::string& dst, bool force) {
   if (st.type() != proto::DIRECTORY) {
-    Status s = CopyFile(dfs, st.path(), dst, force);
+    auto in = dfs->Open(st.path());
+    if (!in.ok()) return Fail(st.path(), in.status());
+    Status s = WriteRemote(dfs, dst, CreateOptions{}, force, [&](OutputStream* out) -> Status {
+      std::vector<char>& buf = Buffer();
+      for (;;) {
+        ASSIGN_OR_RETURN(size_t n, (*in)->Read(buf.data(), buf.size()));
+        if (n == 0) return Status::Ok();
+        RETURN_IF_ERROR(out->Write(buf.data(), n));
+      }
+    });
     return s.ok() ? 0 : Fail(dst, s);
   }
   if (!IsRemoteDir(dfs, dst)) {
-    Status s = dfs->Mkdirs(dst, true);
+    Status s = dfs->Mkdirs(dst, false);
     if (!s.ok()) return Fail(dst, s);
   }
   auto entries = dfs->ListStatus(st.path());
@@ -275,39 +314,63 @@ int CpPath(FileSystem* dfs, const FileStatus& st, const std::string& dst, bool f
 
 }  // namespace
 
-int Put(FileSystem* dfs, const std::vector<std::string>& args, const CreateOptions& options) {
-  if (args.size() < 2) {
-    fprintf(stderr, "dfs put: need a local source and a remote destination\n");
-    return 2;
-  }
+int Put(FileSystem* dfs, const std::vector<std::string>& args, const CreateOptions& options,
+        bool force) {
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
-  if (int rc = CheckManySources(sources, IsRemoteDir(dfs, dst_arg), dst_arg)) return rc;
+  for (size_t i = 0; i < sources; ++i) {
+    if (args[i].empty()) return LocalFail("''", "No such file or directory");
+    if (args[i] == "-" && sources > 1) return LocalFail("-", "stdin must be the only source");
+  }
+  const bool dst_is_dir = IsRemoteDir(dfs, dst_arg);
+  if (int rc = CheckDestination(sources, dst_is_dir, dst_arg)) return rc;
+  if (args[0] == "-") {
+    // A stream is written under its name as it comes, like any file being written.
+    if (dst_is_dir) return LocalFail(dst_arg, "Is a directory (stdin needs a file name)");
+    CreateOptions o = options;
+    o.overwrite = force;
+    o.create_parent = false;
+    Progress progress(0);
+    auto out = dfs->Create(dst_arg, o);
+    Status s = out.status();
+    if (s.ok()) s = Pump(0, "stdin", out->get(), &progress);
+    if (out.ok()) {
+      Status closed = (*out)->Close();
+      if (s.ok()) s = closed;
+    }
+    progress.Finish();
+    return s.ok() ? 0 : Fail(dst_arg, s);
+  }
   uint64_t total = 0;
-  for (size_t i = 0; i < sources; ++i) total += args[i] == "-" ? 0 : LocalBytes(args[i]);
+  for (size_t i = 0; i < sources; ++i) total += LocalBytes(args[i]);
   Progress progress(total);
   int rc = 0;
   for (size_t i = 0; i < sources; ++i) {
-    const std::string& src = args[i];
-    if (src == "-") {
-      Status s = PutFile(dfs, 0, "stdin", dst_arg, options, &progress);
-      if (!s.ok()) rc = Fail(dst_arg, s);
-      continue;
-    }
-    rc |= PutPath(dfs, src, RemoteTarget(dfs, LocalName(src), dst_arg), options, &progress, true);
+    const std::string dst = RemoteTarget(dfs, LocalName(args[i]), dst_arg);
+    rc |= PutPath(dfs, args[i], dst, options, force, &progress, true);
   }
   progress.Finish();
   return rc;
 }
 
-int Get(FileSystem* dfs, const std::vector<std::string>& args) {
+int Get(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
   std::error_code ec;
   const bool dst_is_dir = fs::is_directory(dst_arg, ec);
-  if (int rc = CheckManySources(sources, dst_is_dir, dst_arg)) return rc;
+  if (dst_arg != "-") {
+    if (int rc = CheckDestination(sources, dst_is_dir, dst_arg)) return rc;
+  }
   int rc = 0;
   std::vector<FileStatus> found = StatSources(dfs, {args.begin(), args.end() - 1}, &rc);
+  if (dst_arg == "-") {
+    for (const FileStatus& st : found) {
+      Status s = st.type() == proto::DIRECTORY ? InvalidArgument("Is a directory")
+                                               : CopyOut(dfs, st.path(), stdout);
+      if (!s.ok()) rc = Fail(st.path(), s);
+    }
+    return rc;
+  }
   uint64_t total = 0;
   for (const FileStatus& st : found) {
     if (st.type() != proto::DIRECTORY) {
@@ -316,19 +379,11 @@ int Get(FileSystem* dfs, const std::vector<std::string>& args) {
       total += summary->length;
     }
   }
-  if (dst_arg == "-") {
-    for (const FileStatus& st : found) {
-      Status s = st.type() == proto::DIRECTORY ? InvalidArgument("Is a directory")
-                                               : CopyOut(dfs, st.path(), stdout, nullptr);
-      if (!s.ok()) rc = Fail(st.path(), s);
-    }
-    return rc;
-  }
   Progress progress(total);
   for (const FileStatus& st : found) {
     std::string name = BaseName(st.path());
     fs::path dst = dst_is_dir && !name.empty() ? fs::path(dst_arg) / name : fs::path(dst_arg);
-    rc |= GetPath(dfs, st, dst, &progress);
+    rc |= GetPath(dfs, st, dst, force, &progress);
   }
   progress.Finish();
   return rc;
@@ -337,11 +392,11 @@ int Get(FileSystem* dfs, const std::vector<std::string>& args) {
 int Cp(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
-  if (int rc = CheckManySources(sources, IsRemoteDir(dfs, dst_arg), dst_arg)) return rc;
+  if (int rc = CheckDestination(sources, IsRemoteDir(dfs, dst_arg), dst_arg)) return rc;
   int rc = 0;
   for (const FileStatus& st : StatSources(dfs, {args.begin(), args.end() - 1}, &rc)) {
     const std::string& src = st.path();
-    const std::string dst = NormalizePath(RemoteTarget(dfs, BaseName(src), dst_arg));
+    const std::string dst = RemoteTarget(dfs, BaseName(src), dst_arg);
     if (dst == src) {
       rc = LocalFail(src, "source and destination are the same file");
     } else if (st.type() == proto::DIRECTORY && dst.rfind(Join(src, ""), 0) == 0) {
@@ -356,7 +411,7 @@ int Cp(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
 int Cat(FileSystem* dfs, const std::vector<std::string>& paths) {
   int rc = 0;
   for (const auto& p : paths) {
-    Status s = CopyOut(dfs, p, stdout, nullptr);
+    Status s = CopyOut(dfs, p, stdout);
     if (!s.ok()) rc = Fail(p, s);
   }
   return rc;
@@ -378,14 +433,18 @@ int GetMerge(FileSystem* dfs, const std::string& src, const std::string& dst, bo
   Progress progress(total);
   Status s;
   for (const std::string& f : files) {
-    s = CopyOut(dfs, f, out, &progress);
+    auto in = dfs->Open(f);
+    s = in.ok() ? CopyStream(in->get(), out, &progress) : in.status();
     if (s.ok() && newline && fputc('\n', out) == EOF) s = ErrnoStatus("write " + dst, errno);
     if (!s.ok()) {
       Fail(f, s);
       break;
     }
   }
-  if (fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + dst, errno);
+  if (fclose(out) != 0 && s.ok()) {
+    s = ErrnoStatus("close", errno);
+    Fail(dst, s);
+  }
   progress.Finish();
   if (s.ok()) return 0;
   std::error_code ec;
@@ -403,12 +462,13 @@ int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {
   };
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     int fd = args[i] == "-" ? 0 : ::open(args[i].c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      int err = errno;
+    struct stat st;
+    int err = fd < 0 ? errno : ::fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (fd >= 0) fds.push_back(fd);
+    if (err != 0) {
       close_all();
       return LocalFail(args[i], std::strerror(err));
     }
-    fds.push_back(fd);
   }
   const std::string& dst = args.back();
   auto out = dfs->Append(dst);
@@ -427,15 +487,14 @@ int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {
 }
 
 int Head(FileSystem* dfs, const std::string& path) {
-  Status s = CopyOut(dfs, path, stdout, nullptr, 0, 1024);
+  Status s = CopyOut(dfs, path, stdout, 0, 1024);
   return s.ok() ? 0 : Fail(path, s);
 }
 
 int Tail(FileSystem* dfs, const std::string& path) {
   auto st = dfs->GetFileStatus(path);
   Status s = st.status();
-  if (s.ok())
-    s = CopyOut(dfs, path, stdout, nullptr, st->length() > 1024 ? st->length() - 1024 : 0);
+  if (s.ok()) s = CopyOut(dfs, path, stdout, st->length() > 1024 ? st->length() - 1024 : 0);
   return s.ok() ? 0 : Fail(path, s);
 }
 

@@ -136,27 +136,30 @@ int Stat(const std::string& path) {
   return 0;
 }
 
-// Every file at or under path (a file: itself), parents' entries in name order.
-Status CollectFiles(const std::string& path, std::vector<std::string>* files) {
-  ASSIGN_OR_RETURN(FileStatus st, g_fs->GetFileStatus(path));
+// Every file at or under st (a file: itself); an entry that cannot be listed is reported
+// (rc becomes 1) and the walk goes on.
+void CollectFiles(const FileStatus& st, std::vector<std::string>* files, int* rc) {
   if (st.type() != proto::DIRECTORY) {
     files->push_back(st.path());
-    return Status::Ok();
+    return;
   }
-  ASSIGN_OR_RETURN(auto entries, g_fs->ListStatus(st.path()));
-  for (const FileStatus& e : entries) RETURN_IF_ERROR(CollectFiles(e.path(), files));
-  return Status::Ok();
+  auto entries = g_fs->ListStatus(st.path());
+  if (!entries.ok()) {
+    *rc = Fail(st.path(), entries.status());
+    return;
+  }
+  for (const FileStatus& e : *entries) CollectFiles(e, files, rc);
 }
 
 // Of a file, or of every file under a directory (as HDFS's setrep).
 int Setrep(uint32_t replication, const std::string& path, bool wait) {
-  std::vector<std::string> files;
-  Status s = CollectFiles(path, &files);
-  if (!s.ok()) return Fail(path, s);
+  auto st = g_fs->GetFileStatus(path);
+  if (!st.ok()) return Fail(path, st.status());
   int rc = 0;
-  std::vector<std::string> set;
+  std::vector<std::string> files, set;
+  CollectFiles(*st, &files, &rc);
   for (const std::string& f : files) {
-    s = g_fs->SetReplication(f, replication);
+    Status s = g_fs->SetReplication(f, replication);
     if (!s.ok()) {
       rc = Fail(f, s);
       continue;
@@ -170,17 +173,22 @@ int Setrep(uint32_t replication, const std::string& path, bool wait) {
       proto::GetBlockLocationsRequest req;
       req.set_path(f);
       proto::GetBlockLocationsResponse resp;
-      s = g_fs->Call(
+      Status s = g_fs->Call(
           [&](grpc::ClientContext* c) { return g_fs->stub()->GetBlockLocations(c, req, &resp); });
-      if (!s.ok()) return Fail(f, s);
+      if (!s.ok()) {
+        rc = Fail(f, s);  // deleted meanwhile, say: the others are still waited for
+        break;
+      }
       bool done = true;
       for (const auto& b : resp.blocks()) {
         done &= b.locations_size() == static_cast<int>(replication);
       }
-      if (done) break;
+      if (done) {
+        printf("Replication reached for %s\n", f.c_str());
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
-    printf("Replication reached for %s\n", f.c_str());
   }
   return rc;
 }
@@ -263,8 +271,12 @@ int main(int argc, char** argv) {
   using namespace dfs;
   // HDFS spells fsck's and getmerge's options with one dash.
   std::vector<std::string> rewritten(argv, argv + argc);
+  bool getmerge_args = false;
   for (auto& a : rewritten) {
-    if (a == "-files" || a == "-blocks" || a == "-locations" || a == "-nl") a = "-" + a;
+    if (a == "-files" || a == "-blocks" || a == "-locations" || (a == "-nl" && getmerge_args)) {
+      a = "-" + a;
+    }
+    getmerge_args |= a == "getmerge";
   }
   std::vector<char*> args;
   for (auto& a : rewritten) args.push_back(a.data());
@@ -290,12 +302,15 @@ int main(int argc, char** argv) {
   mkdir->add_option("paths", paths)->required();
   auto* put = app.add_subcommand(
       "put", "copy local files and directories (or - for stdin) into the file system");
-  put->add_flag("-f", force, "overwrite the destination");
+  put->add_flag("-f", force, "overwrite existing files");
   put->add_option("-r,--replication", replication, "replication factor");
   put->add_option("-b,--block-size", block_size, "block size (e.g. 64M)");
-  put->add_option("args", paths, "local sources... remote destination")->required();
+  put->add_option("args", paths, "local sources... remote destination")
+      ->required()
+      ->expected(2, -1);
   auto* get = app.add_subcommand(
       "get", "copy files and directories to the local disk (- for stdout: one file)");
+  get->add_flag("-f", force, "overwrite existing local files");
   get->add_option("args", paths, "remote sources... local destination")
       ->required()
       ->expected(2, -1);
@@ -413,12 +428,11 @@ int main(int argc, char** argv) {
       bs = *parsed;
     }
     CreateOptions o;
-    o.overwrite = force;
     o.replication = replication;
     o.block_size = bs;
-    rc = Put(g_fs.get(), paths, o);
+    rc = Put(g_fs.get(), paths, o, force);
   } else if (*get) {
-    rc = Get(g_fs.get(), paths);
+    rc = Get(g_fs.get(), paths, force);
   } else if (*cat) {
     rc = Cat(g_fs.get(), paths);
   } else if (*head) {

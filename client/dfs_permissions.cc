@@ -7,17 +7,25 @@
 namespace dfs {
 namespace {
 
-// Runs fn on path and, with recursive, on everything under it (parents first).
-int ForTree(FileSystem* fs, const std::string& path, bool recursive,
+// Runs fn on st and, with recursive, on everything under it (parents first).
+int ForTree(FileSystem* fs, const FileStatus& st, bool recursive,
             const std::function<Status(const FileStatus&)>& fn) {
-  auto st = fs->GetFileStatus(path);
-  if (!st.ok()) return Fail(path, st.status());
-  Status s = fn(*st);
-  int rc = s.ok() ? 0 : Fail(st->path(), s);
-  if (!recursive || st->type() != proto::DIRECTORY) return rc;
-  auto entries = fs->ListStatus(st->path());
-  if (!entries.ok()) return Fail(st->path(), entries.status());
-  for (const FileStatus& e : *entries) rc |= ForTree(fs, e.path(), true, fn);
+  Status s = fn(st);
+  int rc = s.ok() ? 0 : Fail(st.path(), s);
+  if (!recursive || st.type() != proto::DIRECTORY) return rc;
+  auto entries = fs->ListStatus(st.path());
+  if (!entries.ok()) return Fail(st.path(), entries.status());
+  for (const FileStatus& e : *entries) rc |= ForTree(fs, e, true, fn);
+  return rc;
+}
+
+int ForPaths(FileSystem* fs, const std::vector<std::string>& paths, bool recursive,
+             const std::function<Status(const FileStatus&)>& fn) {
+  int rc = 0;
+  for (const auto& p : paths) {
+    auto st = fs->GetFileStatus(p);
+    rc |= st.ok() ? ForTree(fs, *st, recursive, fn) : Fail(p, st.status());
+  }
   return rc;
 }
 
@@ -25,8 +33,9 @@ const std::string kOps = "+-=";
 const std::string kLetters = "rwxXt";  // X: x only for a directory or what has an x bit
 const uint32_t kLetterBits[] = {0444, 0222, 0111, 0111, 01000};
 
+// 755, 0644, 1777 (sticky); not setuid or setgid, which HDFS has no use for.
 bool IsOctal(const std::string& s) {
-  if (s.empty() || s.size() > 4) return false;
+  if (s.empty() || s.size() > 4 || (s.size() == 4 && s[0] > '1')) return false;
   for (char c : s) {
     if (c < '0' || c > '7') return false;
   }
@@ -70,15 +79,10 @@ int Chmod(FileSystem* fs, const std::string& spec, const std::vector<std::string
           bool recursive) {
   // A malformed mode is refused before anything changes.
   if (auto check = ApplyModeSpec(spec, 0, false); !check.ok()) return Fail(spec, check.status());
-  int rc = 0;
-  for (const auto& p : paths) {
-    rc |= ForTree(fs, p, recursive, [&](const FileStatus& st) -> Status {
-      ASSIGN_OR_RETURN(uint32_t mode,
-                       ApplyModeSpec(spec, st.mode(), st.type() == proto::DIRECTORY));
-      return mode == st.mode() ? Status::Ok() : fs->SetPermission(st.path(), mode);
-    });
-  }
-  return rc;
+  return ForPaths(fs, paths, recursive, [&](const FileStatus& st) -> Status {
+    ASSIGN_OR_RETURN(uint32_t mode, ApplyModeSpec(spec, st.mode(), st.type() == proto::DIRECTORY));
+    return mode == st.mode() ? Status::Ok() : fs->SetPermission(st.path(), mode);
+  });
 }
 
 int Chown(FileSystem* fs, const std::string& spec, const std::vector<std::string>& paths,
@@ -89,12 +93,8 @@ int Chown(FileSystem* fs, const std::string& spec, const std::vector<std::string
   if ((owner.empty() && group.empty()) || group.find(':') != std::string::npos) {
     return Fail(spec, InvalidArgument("give OWNER, OWNER:GROUP or :GROUP"));
   }
-  int rc = 0;
-  for (const auto& p : paths) {
-    rc |= ForTree(fs, p, recursive,
+  return ForPaths(fs, paths, recursive,
                   [&](const FileStatus& st) { return fs->SetOwner(st.path(), owner, group); });
-  }
-  return rc;
 }
 
 }  // namespace dfs

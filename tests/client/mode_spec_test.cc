@@ -41,7 +41,7 @@ TEST(ModeSpecTest, CapitalXIsExecuteOnlyForDirectoriesOrWhatIsExecutable) {
 
 TEST(ModeSpecTest, AnythingElseIsRefused) {
   for (const char* bad : {"", "8", "07777x", "17777", "u", "u+q", "x+u", "u+x,", ",u+x",
-                          "u+x;g+w", "rwx", "u+s"}) {
+                          "u+x;g+w", "rwx", "u+s", "4755", "2755", "6777"}) {
     EXPECT_EQ(ApplyModeSpec(bad, 0644, false).status().code(), Code::kInvalidArgument) << bad;
   }
 }

@@ -145,6 +145,63 @@ TEST_F(CliTest, DirectoriesArePutGotAndCopiedWhole) {
   EXPECT_EQ(out, "three pictures\n");
   EXPECT_EQ(Dfs({"get", "/copy", "-"}, &out), 1);
   EXPECT_EQ(out, "dfs: /copy: Is a directory\n");
+  EXPECT_EQ(Dfs({"put", src, "/nowhere/photos"}, &out), 1);  // no parent
+  EXPECT_EQ(Dfs({"put", src + "/index.txt", "/nowhere/"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /nowhere/: No such directory\n");
+  EXPECT_EQ(Dfs({"test", "-e", "/nowhere"}), 1);
+  EXPECT_EQ(Dfs({"put", "-", "/copy"}, &out, "data"), 1);
+  EXPECT_EQ(out, "dfs: /copy: Is a directory (stdin needs a file name)\n");
+
+  // A local file is replaced only with -f.
+  WriteWholeFile(tmp.Join("mine.txt"), "local\n");
+  EXPECT_EQ(Dfs({"get", "/copy/index.txt", tmp.Join("mine.txt")}, &out), 1);
+  EXPECT_EQ(out, "dfs: " + tmp.Join("mine.txt") + ": File exists\n");
+  EXPECT_EQ(ReadWholeFile(tmp.Join("mine.txt")), "local\n");
+  ASSERT_EQ(Dfs({"get", "-f", "/copy/index.txt", tmp.Join("mine.txt")}, &out), 0) << out;
+  EXPECT_EQ(ReadWholeFile(tmp.Join("mine.txt")), "three pictures\n");
+}
+
+// A put killed halfway leaves the file it was replacing as it was, and only a
+// NAME._COPYING_ behind, which the next put replaces once the killed writer's lease ends.
+TEST(CliPutTest, AnInterruptedPutLosesNothing) {
+  MiniClusterOptions o;
+  o.datanodes = 3;
+  o.lease_limit_ms = 1500;
+  auto c = MiniCluster::Start(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  MiniCluster& cluster = **c;
+  TempDir tmp;
+  const std::string big = TestData(7, 40 << 20);
+  WriteWholeFile(tmp.Join("big"), big);
+  std::string out;
+  ASSERT_EQ(cluster.Run("dfs", {"put", "-", "/x"}, &out, "old\n"), 0) << out;
+  auto fs = cluster.Connect();
+  pid_t pid = cluster.StartProcess(
+      "dfs", {"--conf", cluster.client_conf_path(), "put", "-f", tmp.Join("big"), "/x"},
+      "put.log");
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = fs->GetFileStatus("/x._COPYING_");
+    return st.ok() && st->length() > 0;  // a block or more written
+  }));
+  MiniCluster::StopProcess(&pid, false);
+  auto old = ReadFile(fs.get(), "/x");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(*old, "old\n");
+  // At once, the killed put's file is still open; the message says so.
+  const std::vector<std::string> put = {"put", "-f", tmp.Join("big"), "/x"};
+  if (cluster.Run("dfs", put, &out) != 0) {
+    EXPECT_EQ(out,
+              "dfs: /x: an earlier copy to /x did not finish and /x._COPYING_ is still open; it "
+              "can be replaced once the namenode ends its writer's lease (a minute by "
+              "default)\n");
+    ASSERT_TRUE(WaitFor([&] { return cluster.Run("dfs", put, &out) == 0; }, 20'000)) << out;
+  }
+  auto now = ReadFile(fs.get(), "/x");
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  EXPECT_TRUE(*now == big);
+  ASSERT_EQ(cluster.Run("dfs", {"ls", "/"}, &out), 0);
+  EXPECT_EQ(out.find("_COPYING_"), std::string::npos) << out;
 }
 
 TEST_F(CliTest, ModesOwnersMergesAndAppends) {
@@ -168,9 +225,12 @@ TEST_F(CliTest, ModesOwnersMergesAndAppends) {
   // Malformed: refused, and nothing changes.
   EXPECT_EQ(Dfs({"chmod", "u+q", "/job"}, &out), 1);
   EXPECT_EQ(out, "dfs: u+q: invalid mode 'u+q' (octal like 755, or like u+x,go-w)\n");
-  EXPECT_EQ(Dfs({"chown", "a:b:c", "/job"}, &out), 1);
+  EXPECT_EQ(Dfs({"chown", "a:b:c", "/job/out"}, &out), 1);
+  EXPECT_EQ(out, "dfs: a:b:c: give OWNER, OWNER:GROUP or :GROUP\n");
   ASSERT_EQ(Dfs({"stat", "/job"}, &out), 0);
   EXPECT_NE(out.find("(1777)"), std::string::npos) << out;
+  ASSERT_EQ(Dfs({"stat", "/job/out"}, &out), 0);
+  EXPECT_NE(out.find("Owner: alice\n  Group: analysts"), std::string::npos) << out;
 
   TempDir tmp;
   ASSERT_EQ(Dfs({"getmerge", "/job/out", tmp.Join("merged")}, &out), 0) << out;
@@ -187,6 +247,10 @@ TEST_F(CliTest, ModesOwnersMergesAndAppends) {
   EXPECT_EQ(out, "dfs: " + tmp.Join("missing") + ": No such file or directory\n");
   ASSERT_EQ(Dfs({"cat", "/log"}, &out), 0);
   EXPECT_EQ(out, "one\ntwo\none\n");  // nothing appended
+  EXPECT_EQ(Dfs({"appendToFile", tmp.Join("one"), tmp.path(), "/log"}, &out), 1);
+  EXPECT_EQ(out, "dfs: " + tmp.path() + ": Is a directory\n");
+  ASSERT_EQ(Dfs({"cat", "/log"}, &out), 0);
+  EXPECT_EQ(out, "one\ntwo\none\n");
 
   std::string big(3000, 'x');
   big[1023] = 'y';
