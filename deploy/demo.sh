@@ -18,7 +18,7 @@ dfs=build/bin/dfs
 head -c 64M /dev/urandom >"$DFS_CLUSTER_DIR/sample.bin"
 $dfs mkdir -p /demo
 $dfs put -f "$DFS_CLUSTER_DIR/sample.bin" /demo/sample.bin
-$dfs get /demo/sample.bin "$DFS_CLUSTER_DIR/sample.back"
+$dfs get -f /demo/sample.bin "$DFS_CLUSTER_DIR/sample.back"
 cmp "$DFS_CLUSTER_DIR/sample.bin" "$DFS_CLUSTER_DIR/sample.back"
 echo "put and get of 64 MiB: identical"
 $dfs ls -H /demo
