@@ -8,14 +8,24 @@
 
 namespace dfs {
 
+namespace {
+bool progress_line_open = false;
+}  // namespace
+
+void SetProgressLineOpen(bool open) { progress_line_open = open; }
+
+int Fail(const std::string& path, const std::string& why) {
+  if (progress_line_open) fprintf(stderr, "\n");
+  progress_line_open = false;
+  fprintf(stderr, "dfs: %s: %s\n", path.c_str(), why.c_str());
+  return 1;
+}
+
 int Fail(const std::string& path, const Status& s) {
   int err = ToErrno(s);
-  std::string what = err == EIO || err == EINVAL || err == EPERM || err == EHOSTUNREACH ||
-                             err == ETIMEDOUT || err == ENOSPC
-                         ? s.message()
-                         : std::strerror(err);
-  fprintf(stderr, "dfs: %s: %s\n", path.c_str(), what.c_str());
-  return 1;
+  bool say_message = err == EIO || err == EINVAL || err == EPERM || err == EHOSTUNREACH ||
+                     err == ETIMEDOUT || err == ENOSPC;
+  return Fail(path, say_message ? s.message() : std::strerror(err));
 }
 
 std::string HumanSize(uint64_t n, bool human) {

@@ -59,6 +59,7 @@ class Progress {
               HumanSize(done_, true).c_str(), rate);
     }
     if (last) fprintf(stderr, "\n");
+    SetProgressLineOpen(!last);
   }
 
   uint64_t total_;
@@ -67,11 +68,6 @@ class Progress {
   bool show_;
   bool drawn_ = false;
 };
-
-int LocalFail(const std::string& path, const std::string& why) {
-  fprintf(stderr, "dfs: %s: %s\n", path.c_str(), why.c_str());
-  return 1;
-}
 
 // One copy buffer for the command (it copies one file at a time).
 std::vector<char>& Buffer() {
@@ -131,8 +127,8 @@ std::vector<FileStatus> StatSources(FileSystem* dfs, const std::vector<std::stri
 // directory.
 int CheckDestination(size_t sources, bool dst_is_dir, const std::string& dst) {
   if (dst_is_dir) return 0;
-  if (sources > 1) return LocalFail(dst, "Not a directory (several sources)");
-  if (dst.size() > 1 && dst.back() == '/') return LocalFail(dst, "No such directory");
+  if (sources > 1) return Fail(dst, "Not a directory (several sources)");
+  if (dst.size() > 1 && dst.back() == '/') return Fail(dst, "No such directory");
   return 0;
 }
 
@@ -197,10 +193,10 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
             const CreateOptions& options, bool force, Progress* progress, bool top) {
   std::error_code ec;
   fs::file_status st = fs::status(src, ec);  // follows a symbolic link
-  if (ec) return LocalFail(src, ec.message());
+  if (ec) return Fail(src, ec.message());
   if (fs::is_directory(st)) {
     if (!top && fs::is_symlink(fs::symlink_status(src, ec))) {
-      return LocalFail(src, "a symbolic link to a directory; not followed");
+      return Fail(src, "a symbolic link to a directory; not followed");
     }
     if (!IsRemoteDir(dfs, dst)) {
       Status s = dfs->Mkdirs(dst, false);
@@ -211,7 +207,7 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
          it.increment(ec)) {
       entries.push_back(it->path());
     }
-    if (ec) return LocalFail(src, ec.message());
+    if (ec) return Fail(src, ec.message());
     std::sort(entries.begin(), entries.end());
     int rc = 0;
     for (const fs::path& e : entries) {
@@ -219,9 +215,9 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
     }
     return rc;
   }
-  if (!fs::is_regular_file(st)) return LocalFail(src, "not a regular file or directory; skipped");
+  if (!fs::is_regular_file(st)) return Fail(src, "not a regular file or directory; skipped");
   FILE* in = fopen(src.c_str(), "rb");
-  if (!in) return LocalFail(src, std::strerror(errno));
+  if (!in) return Fail(src, std::strerror(errno));
   Status s = WriteRemote(dfs, dst, options, force,
                          [&](OutputStream* out) { return Pump(fileno(in), src, out, progress); });
   fclose(in);
@@ -276,7 +272,7 @@ int GetPath(FileSystem* dfs, const FileStatus& st, const fs::path& dst, bool for
   }
   std::error_code ec;
   if (!fs::is_directory(dst, ec) && !fs::create_directory(dst, ec)) {
-    return LocalFail(dst, ec ? ec.message() : "File exists");
+    return Fail(dst, ec ? ec.message() : "File exists");
   }
   auto entries = dfs->ListStatus(st.path());
   if (!entries.ok()) return Fail(st.path(), entries.status());
@@ -319,14 +315,14 @@ int Put(FileSystem* dfs, const std::vector<std::string>& args, const CreateOptio
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
   for (size_t i = 0; i < sources; ++i) {
-    if (args[i].empty()) return LocalFail("''", "No such file or directory");
-    if (args[i] == "-" && sources > 1) return LocalFail("-", "stdin must be the only source");
+    if (args[i].empty()) return Fail("''", "No such file or directory");
+    if (args[i] == "-" && sources > 1) return Fail("-", "stdin must be the only source");
   }
   const bool dst_is_dir = IsRemoteDir(dfs, dst_arg);
   if (int rc = CheckDestination(sources, dst_is_dir, dst_arg)) return rc;
   if (args[0] == "-") {
     // A stream is written under its name as it comes, like any file being written.
-    if (dst_is_dir) return LocalFail(dst_arg, "Is a directory (stdin needs a file name)");
+    if (dst_is_dir) return Fail(dst_arg, "Is a directory (stdin needs a file name)");
     CreateOptions o = options;
     o.overwrite = force;
     o.create_parent = false;
@@ -398,9 +394,9 @@ int Cp(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
     const std::string& src = st.path();
     const std::string dst = RemoteTarget(dfs, BaseName(src), dst_arg);
     if (dst == src) {
-      rc = LocalFail(src, "source and destination are the same file");
+      rc = Fail(src, "source and destination are the same file");
     } else if (st.type() == proto::DIRECTORY && dst.rfind(Join(src, ""), 0) == 0) {
-      rc = LocalFail(src, "cannot copy a directory into itself (" + dst + ")");
+      rc = Fail(src, "cannot copy a directory into itself (" + dst + ")");
     } else {
       rc |= CpPath(dfs, st, dst, force);
     }
@@ -429,7 +425,7 @@ int GetMerge(FileSystem* dfs, const std::string& src, const std::string& dst, bo
   }
   std::sort(files.begin(), files.end());
   FILE* out = fopen(dst.c_str(), "wb");
-  if (!out) return LocalFail(dst, std::strerror(errno));
+  if (!out) return Fail(dst, std::strerror(errno));
   Progress progress(total);
   Status s;
   for (const std::string& f : files) {
@@ -467,7 +463,7 @@ int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {
     if (fd >= 0) fds.push_back(fd);
     if (err != 0) {
       close_all();
-      return LocalFail(args[i], std::strerror(err));
+      return Fail(args[i], std::strerror(err));
     }
   }
   const std::string& dst = args.back();

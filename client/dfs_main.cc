@@ -324,6 +324,8 @@ int main(int argc, char** argv) {
   rm->add_flag("-r", recursive, "delete directories and their contents");
   rm->add_flag("-f", force, "no error if a path does not exist");
   rm->add_option("paths", paths)->required();
+  auto* rmdir = app.add_subcommand("rmdir", "delete empty directories");
+  rmdir->add_option("paths", paths)->required();
   auto* mv = app.add_subcommand("mv", "move or rename");
   mv->add_option("args", paths, "sources... destination")->required();
   auto* cp = app.add_subcommand("cp", "copy files and directories within the file system");
@@ -439,9 +441,15 @@ int main(int argc, char** argv) {
     rc = Head(g_fs.get(), paths[0]);
   } else if (*tail) {
     rc = Tail(g_fs.get(), paths[0]);
-  } else if (*rm) {
+  } else if (*rm || *rmdir) {
     for (const auto& p : paths) {
-      Status s = g_fs->Delete(p, recursive);
+      // rm takes a directory only with -r, rmdir only a directory (and an empty one).
+      auto st = g_fs->GetFileStatus(p);
+      Status s = st.status();
+      bool dir = st.ok() && st->type() == proto::DIRECTORY;
+      if (st.ok() && *rm && dir && !recursive) s = FailedPrecondition("is a directory: " + p);
+      if (st.ok() && *rmdir && !dir) s = FailedPrecondition("not a directory: " + p);
+      if (s.ok()) s = g_fs->Delete(p, *rm && recursive);
       if (!s.ok() && !(force && s.code() == Code::kNotFound)) rc = Fail(p, s);
     }
   } else if (*mv) {

@@ -73,7 +73,17 @@ TEST_F(CliTest, ErrorsNameThePathAndFail) {
   EXPECT_EQ(out, "dfs: /d: File exists\n");
   ASSERT_EQ(Dfs({"touchz", "/d/f"}), 0);
   EXPECT_EQ(Dfs({"rm", "/d"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /d: Is a directory\n");
+  EXPECT_EQ(Dfs({"rmdir", "/d"}, &out), 1);
   EXPECT_EQ(out, "dfs: /d: Directory not empty\n");
+  EXPECT_EQ(Dfs({"rmdir", "/d/f"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /d/f: Not a directory\n");
+  ASSERT_EQ(Dfs({"mkdir", "/d/empty"}), 0);
+  EXPECT_EQ(Dfs({"rm", "/d/empty"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /d/empty: Is a directory\n");
+  ASSERT_EQ(Dfs({"rmdir", "/d/empty"}, &out), 0) << out;
+  EXPECT_EQ(Dfs({"test", "-e", "/d/empty"}), 1);
+  EXPECT_EQ(Dfs({"test", "-e", "/d/f"}), 0);
   EXPECT_EQ(Dfs({"rm", "-f", "/missing"}), 0);
   EXPECT_NE(Dfs({"bogus"}, &out), 0);
 }
@@ -265,7 +275,7 @@ TEST_F(CliTest, ModesOwnersMergesAndAppends) {
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* cmd : {"ls", "mkdir", "put", "get", "cat", "tail", "rm", "mv", "cp", "stat",
                           "du", "df", "setrep", "touchz", "test", "fsck", "admin", "getmerge",
-                          "appendToFile", "chmod", "chown", "chgrp", "head", "count"}) {
+                          "appendToFile", "chmod", "chown", "chgrp", "head", "count", "rmdir"}) {
     std::string out;
     EXPECT_EQ(Dfs({cmd, "--help"}, &out), 0) << cmd;
     EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
