@@ -1,6 +1,7 @@
 #include "client/dfs_copy.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,11 +104,6 @@ std::string RemoteTarget(FileSystem* dfs, const std::string& name, const std::st
   return NormalizePath(dst);
 }
 
-bool IsRemoteDir(FileSystem* dfs, const std::string& path) {
-  auto st = dfs->GetFileStatus(path);
-  return st.ok() && st->type() == proto::DIRECTORY;
-}
-
 // The status of each remote source; an error for one that is missing (rc becomes 1).
 std::vector<FileStatus> StatSources(FileSystem* dfs, const std::vector<std::string>& paths,
                                     int* rc) {
@@ -123,13 +119,37 @@ std::vector<FileStatus> StatSources(FileSystem* dfs, const std::vector<std::stri
   return found;
 }
 
+enum class Kind { kMissing, kFile, kDirectory };
+
+Kind RemoteKind(FileSystem* dfs, const std::string& path) {
+  auto st = dfs->GetFileStatus(path);
+  if (!st.ok()) return Kind::kMissing;
+  return st->type() == proto::DIRECTORY ? Kind::kDirectory : Kind::kFile;
+}
+
+Kind LocalKind(const std::string& path) {
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) return Kind::kMissing;
+  return fs::is_directory(st) ? Kind::kDirectory : Kind::kFile;
+}
+
 // Several sources, or a destination spelled with a trailing '/', need an existing
 // directory.
-int CheckDestination(size_t sources, bool dst_is_dir, const std::string& dst) {
-  if (dst_is_dir) return 0;
-  if (sources > 1) return Fail(dst, "Not a directory (several sources)");
-  if (dst.size() > 1 && dst.back() == '/') return Fail(dst, "No such directory");
-  return 0;
+int CheckDestination(size_t sources, Kind dst_kind, const std::string& dst) {
+  if (dst_kind == Kind::kDirectory) return 0;
+  if (sources == 1 && (dst.size() < 2 || dst.back() != '/')) return 0;
+  return Fail(dst, dst_kind == Kind::kMissing ? "No such file or directory" : "Not a directory");
+}
+
+// NAME._COPYING_, the name a copy is written under until it is complete; cut short (at
+// a character boundary) where that would pass the 255-byte limit of a name.
+std::string CopyingName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const size_t start = slash == std::string::npos ? 0 : slash + 1;
+  size_t keep = std::min(path.size() - start, size_t{245});
+  while (keep > 0 && (static_cast<unsigned char>(path[start + keep]) & 0xC0) == 0x80) --keep;
+  return path.substr(0, start + keep) + "._COPYING_";
 }
 
 // The bytes of the regular files under a local path (a directory's symbolic links to
@@ -170,7 +190,7 @@ Status WriteRemote(FileSystem* dfs, const std::string& dst, CreateOptions option
     if (st->type() == proto::DIRECTORY) return AlreadyExists("is a directory: " + dst);
     if (!force) return AlreadyExists(dst + " exists");
   }
-  const std::string tmp = dst + "._COPYING_";
+  const std::string tmp = CopyingName(dst);
   options.overwrite = true;  // what a killed copy left behind
   options.create_parent = false;
   auto out = dfs->Create(tmp, options);
@@ -184,7 +204,8 @@ Status WriteRemote(FileSystem* dfs, const std::string& dst, CreateOptions option
   Status s = fill(out->get());
   Status closed = (*out)->Close();
   if (s.ok()) s = closed;
-  if (s.ok()) s = dfs->RenameReplace(tmp, dst);
+  // Without force, a file that appeared at dst meanwhile stays (Rename never replaces).
+  if (s.ok()) s = force ? dfs->RenameReplace(tmp, dst) : dfs->Rename(tmp, dst);
   if (!s.ok()) (void)dfs->Delete(tmp, false);
   return s;
 }
@@ -198,7 +219,7 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
     if (!top && fs::is_symlink(fs::symlink_status(src, ec))) {
       return Fail(src, "a symbolic link to a directory; not followed");
     }
-    if (!IsRemoteDir(dfs, dst)) {
+    if (RemoteKind(dfs, dst) != Kind::kDirectory) {
       Status s = dfs->Mkdirs(dst, false);
       if (!s.ok()) return Fail(dst, s);
     }
@@ -224,14 +245,19 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
   return s.ok() ? 0 : Fail(dst, s);
 }
 
-// Copies from `in`'s position to a FILE*, `limit` bytes at most.
-Status CopyStream(InputStream* in, FILE* out, Progress* progress, uint64_t limit = UINT64_MAX) {
+// Copies from `in`'s position to a FILE*, `limit` bytes at most. *write_failed tells a
+// failure to write from one to read.
+Status CopyStream(InputStream* in, FILE* out, Progress* progress, uint64_t limit = UINT64_MAX,
+                  bool* write_failed = nullptr) {
   std::vector<char>& buf = Buffer();
   for (uint64_t left = limit; left > 0;) {
     ASSIGN_OR_RETURN(size_t n, in->Read(buf.data(), std::min<uint64_t>(buf.size(), left)));
     if (n == 0) break;
     left -= n;
-    if (fwrite(buf.data(), 1, n, out) != n) return ErrnoStatus("write", errno);
+    if (fwrite(buf.data(), 1, n, out) != n) {
+      if (write_failed) *write_failed = true;
+      return ErrnoStatus("write", errno);
+    }
     if (progress) progress->Add(n);
   }
   return Status::Ok();
@@ -245,20 +271,30 @@ Status CopyOut(FileSystem* dfs, const std::string& src, FILE* out, uint64_t star
   return CopyStream(in.get(), out, nullptr, limit);
 }
 
-// A remote file to a new local one, through dst._COPYING_ as WriteRemote does.
-Status GetFile(FileSystem* dfs, const std::string& src, const fs::path& dst, bool force,
-               Progress* progress) {
+// Writes a local file as WriteRemote writes a remote one: a new or regular file (a
+// symbolic link is followed) through NAME._COPYING_ and a rename; a device or FIFO is
+// written into, never replaced. Without force an existing regular file stays.
+Status WriteLocal(const fs::path& dst, bool force, const std::function<Status(FILE*)>& fill) {
   std::error_code ec;
-  if (fs::is_directory(dst, ec)) return AlreadyExists("is a directory: " + dst.string());
-  if (fs::exists(dst, ec) && !force) return AlreadyExists(dst.string() + " exists");
-  ASSIGN_OR_RETURN(auto in, dfs->Open(src));
-  const fs::path tmp = dst.string() + "._COPYING_";
+  fs::path target = dst;
+  if (fs::is_symlink(fs::symlink_status(dst, ec))) {
+    target = fs::weakly_canonical(dst, ec);
+    if (ec) return ErrnoStatus(dst.string(), ec.value());
+  }
+  fs::file_status st = fs::status(target, ec);  // not_found for a new file
+  if (fs::is_directory(st)) return AlreadyExists("is a directory: " + dst.string());
+  const bool special = fs::exists(st) && !fs::is_regular_file(st);
+  if (fs::is_regular_file(st) && !force) return AlreadyExists(dst.string() + " exists");
+  const std::string tmp = special ? target.string() : CopyingName(target.string());
   FILE* out = fopen(tmp.c_str(), "wb");
-  if (!out) return ErrnoStatus(tmp.string(), errno);
-  Status s = CopyStream(in.get(), out, progress);
-  if (fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + tmp.string(), errno);
-  if (s.ok()) fs::rename(tmp, dst, ec);
-  if (s.ok() && ec) s = IoError("rename " + tmp.string() + ": " + ec.message());
+  if (!out) return ErrnoStatus(tmp, errno);
+  Status s = fill(out);
+  if (fclose(out) != 0 && s.ok()) s = ErrnoStatus("close " + tmp, errno);
+  if (special) return s;
+  if (s.ok() && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(),
+                            force ? 0 : RENAME_NOREPLACE) != 0) {
+    s = ErrnoStatus(target.string(), errno);
+  }
   if (!s.ok()) fs::remove(tmp, ec);
   return s;
 }
@@ -266,9 +302,16 @@ Status GetFile(FileSystem* dfs, const std::string& src, const fs::path& dst, boo
 int GetPath(FileSystem* dfs, const FileStatus& st, const fs::path& dst, bool force,
             Progress* progress) {
   if (st.type() != proto::DIRECTORY) {
-    Status s = GetFile(dfs, st.path(), dst, force, progress);
-    if (s.code() == Code::kAlreadyExists) return Fail(dst, s);
-    return s.ok() ? 0 : Fail(st.path(), s);
+    auto in = dfs->Open(st.path());
+    if (!in.ok()) return Fail(st.path(), in.status());
+    bool remote_failed = false;
+    Status s = WriteLocal(dst, force, [&](FILE* out) {
+      bool write_failed = false;
+      Status r = CopyStream(in->get(), out, progress, UINT64_MAX, &write_failed);
+      remote_failed = !r.ok() && !write_failed;
+      return r;
+    });
+    return s.ok() ? 0 : Fail(remote_failed ? st.path() : dst.string(), s);
   }
   std::error_code ec;
   if (!fs::is_directory(dst, ec) && !fs::create_directory(dst, ec)) {
@@ -297,7 +340,7 @@ int CpPath(FileSystem* dfs, const FileStatus& st, const std::string& dst, bool f
     });
     return s.ok() ? 0 : Fail(dst, s);
   }
-  if (!IsRemoteDir(dfs, dst)) {
+  if (RemoteKind(dfs, dst) != Kind::kDirectory) {
     Status s = dfs->Mkdirs(dst, false);
     if (!s.ok()) return Fail(dst, s);
   }
@@ -315,25 +358,17 @@ int Put(FileSystem* dfs, const std::vector<std::string>& args, const CreateOptio
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
   for (size_t i = 0; i < sources; ++i) {
-    if (args[i].empty()) return Fail("''", "No such file or directory");
     if (args[i] == "-" && sources > 1) return Fail("-", "stdin must be the only source");
   }
-  const bool dst_is_dir = IsRemoteDir(dfs, dst_arg);
-  if (int rc = CheckDestination(sources, dst_is_dir, dst_arg)) return rc;
+  const Kind dst_kind = RemoteKind(dfs, dst_arg);
+  if (int rc = CheckDestination(sources, dst_kind, dst_arg)) return rc;
   if (args[0] == "-") {
-    // A stream is written under its name as it comes, like any file being written.
-    if (dst_is_dir) return Fail(dst_arg, "Is a directory (stdin needs a file name)");
-    CreateOptions o = options;
-    o.overwrite = force;
-    o.create_parent = false;
-    Progress progress(0);
-    auto out = dfs->Create(dst_arg, o);
-    Status s = out.status();
-    if (s.ok()) s = Pump(0, "stdin", out->get(), &progress);
-    if (out.ok()) {
-      Status closed = (*out)->Close();
-      if (s.ok()) s = closed;
+    if (dst_kind == Kind::kDirectory) {
+      return Fail(dst_arg, "Is a directory (stdin needs a file name)");
     }
+    Progress progress(0);
+    Status s = WriteRemote(dfs, NormalizePath(dst_arg), options, force,
+                           [&](OutputStream* out) { return Pump(0, "stdin", out, &progress); });
     progress.Finish();
     return s.ok() ? 0 : Fail(dst_arg, s);
   }
@@ -352,10 +387,9 @@ int Put(FileSystem* dfs, const std::vector<std::string>& args, const CreateOptio
 int Get(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
-  std::error_code ec;
-  const bool dst_is_dir = fs::is_directory(dst_arg, ec);
+  const Kind dst_kind = LocalKind(dst_arg);
   if (dst_arg != "-") {
-    if (int rc = CheckDestination(sources, dst_is_dir, dst_arg)) return rc;
+    if (int rc = CheckDestination(sources, dst_kind, dst_arg)) return rc;
   }
   int rc = 0;
   std::vector<FileStatus> found = StatSources(dfs, {args.begin(), args.end() - 1}, &rc);
@@ -378,8 +412,8 @@ int Get(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
   Progress progress(total);
   for (const FileStatus& st : found) {
     std::string name = BaseName(st.path());
-    fs::path dst = dst_is_dir && !name.empty() ? fs::path(dst_arg) / name : fs::path(dst_arg);
-    rc |= GetPath(dfs, st, dst, force, &progress);
+    const bool into = dst_kind == Kind::kDirectory && !name.empty();
+    rc |= GetPath(dfs, st, into ? fs::path(dst_arg) / name : fs::path(dst_arg), force, &progress);
   }
   progress.Finish();
   return rc;
@@ -388,7 +422,7 @@ int Get(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
 int Cp(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
-  if (int rc = CheckDestination(sources, IsRemoteDir(dfs, dst_arg), dst_arg)) return rc;
+  if (int rc = CheckDestination(sources, RemoteKind(dfs, dst_arg), dst_arg)) return rc;
   int rc = 0;
   for (const FileStatus& st : StatSources(dfs, {args.begin(), args.end() - 1}, &rc)) {
     const std::string& src = st.path();
@@ -424,28 +458,27 @@ int GetMerge(FileSystem* dfs, const std::string& src, const std::string& dst, bo
     total += e.length();
   }
   std::sort(files.begin(), files.end());
-  FILE* out = fopen(dst.c_str(), "wb");
-  if (!out) return Fail(dst, std::strerror(errno));
   Progress progress(total);
-  Status s;
-  for (const std::string& f : files) {
-    auto in = dfs->Open(f);
-    s = in.ok() ? CopyStream(in->get(), out, &progress) : in.status();
-    if (s.ok() && newline && fputc('\n', out) == EOF) s = ErrnoStatus("write " + dst, errno);
-    if (!s.ok()) {
-      Fail(f, s);
-      break;
+  std::string failed = dst;  // whose failure it is
+  Status s = WriteLocal(dst, /*force=*/true, [&](FILE* out) -> Status {
+    for (const std::string& f : files) {
+      auto in = dfs->Open(f);
+      bool write_failed = false;
+      Status r =
+          in.ok() ? CopyStream(in->get(), out, &progress, UINT64_MAX, &write_failed) : in.status();
+      if (r.ok() && newline && fputc('\n', out) == EOF) {
+        r = ErrnoStatus("write", errno);
+        write_failed = true;
+      }
+      if (!r.ok()) {
+        if (!write_failed) failed = f;
+        return r;
+      }
     }
-  }
-  if (fclose(out) != 0 && s.ok()) {
-    s = ErrnoStatus("close", errno);
-    Fail(dst, s);
-  }
+    return Status::Ok();
+  });
   progress.Finish();
-  if (s.ok()) return 0;
-  std::error_code ec;
-  fs::remove(dst, ec);
-  return 1;
+  return s.ok() ? 0 : Fail(failed, s);
 }
 
 int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {

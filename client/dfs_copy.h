@@ -17,19 +17,19 @@
 
 namespace dfs {
 
-// args: local sources (files and directories, or - alone for stdin, which is written under
-// its name as it comes) and the remote destination. force: replace existing files.
+// args: local sources (files and directories, or - alone for stdin) and the remote
+// destination. force: replace existing files.
 int Put(FileSystem* fs, const std::vector<std::string>& args, const CreateOptions& options,
         bool force);
 // args: remote sources and the local destination (- for stdout). force: replace existing
-// local files.
+// local files. A symbolic link is written through; a device or FIFO is written into.
 int Get(FileSystem* fs, const std::vector<std::string>& args, bool force);
 // args: remote sources and the remote destination. force: overwrite existing files.
 int Cp(FileSystem* fs, const std::vector<std::string>& args, bool force);
 int Cat(FileSystem* fs, const std::vector<std::string>& paths);
 // The files of a directory (not its subdirectories), in name order, into one local file;
-// with newline, a newline after each. A file as src is copied alone. Stops at the first
-// error, and removes the local file.
+// with newline, a newline after each. A file as src is copied alone. Replaces dst (through
+// dst._COPYING_) only once complete; stops at the first error.
 int GetMerge(FileSystem* fs, const std::string& src, const std::string& dst, bool newline);
 // args: local files (- for stdin) and a remote file they are appended to, in order; the
 // remote file is created if it does not exist. A source that cannot be opened, or is a

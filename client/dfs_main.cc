@@ -273,6 +273,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> rewritten(argv, argv + argc);
   bool getmerge_args = false;
   for (auto& a : rewritten) {
+    if (a == "--") break;  // what follows is paths
     if (a == "-files" || a == "-blocks" || a == "-locations" || (a == "-nl" && getmerge_args)) {
       a = "-" + a;
     }
@@ -415,6 +416,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_fs = std::move(*fs);
+  for (const auto& p : paths) {
+    if (p.empty()) return Fail("''", "an empty path names nothing");
+  }
 
   if (*ls) return Ls(paths, recursive, human);
   if (*mkdir) {
@@ -516,5 +520,8 @@ int main(int argc, char** argv) {
   } else if (*safemode) {
     rc = AdminSafemode(g_fs.get(), action);
   }
+  // What cat, get - and the listings wrote must have reached stdout (a full disk, a
+  // closed pipe).
+  if (fflush(stdout) != 0 || ferror(stdout)) rc = Fail("stdout", ErrnoStatus("write", errno));
   return rc;
 }

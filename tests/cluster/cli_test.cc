@@ -1,4 +1,7 @@
 // The dfs command-line tool, run as a separate process against a real cluster.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <filesystem>
 #include <map>
 
@@ -131,7 +134,7 @@ TEST_F(CliTest, DirectoriesArePutGotAndCopiedWhole) {
   EXPECT_EQ(ReadWholeFile(tmp.Join("index.txt")), "three pictures\n");
   EXPECT_EQ(ReadWholeFile(tmp.Join("2026/summer/beach.raw")), big);
   EXPECT_EQ(Dfs({"cp", "/copy/index.txt", "/copy/2026", "/nowhere"}, &out), 1);
-  EXPECT_EQ(out, "dfs: /nowhere: Not a directory (several sources)\n");
+  EXPECT_EQ(out, "dfs: /nowhere: No such file or directory\n");
   EXPECT_EQ(Dfs({"test", "-e", "/nowhere"}), 1);
 
   // Existing files stay unless -f; the copy goes on past them.
@@ -157,7 +160,7 @@ TEST_F(CliTest, DirectoriesArePutGotAndCopiedWhole) {
   EXPECT_EQ(out, "dfs: /copy: Is a directory\n");
   EXPECT_EQ(Dfs({"put", src, "/nowhere/photos"}, &out), 1);  // no parent
   EXPECT_EQ(Dfs({"put", src + "/index.txt", "/nowhere/"}, &out), 1);
-  EXPECT_EQ(out, "dfs: /nowhere/: No such directory\n");
+  EXPECT_EQ(out, "dfs: /nowhere/: No such file or directory\n");
   EXPECT_EQ(Dfs({"test", "-e", "/nowhere"}), 1);
   EXPECT_EQ(Dfs({"put", "-", "/copy"}, &out, "data"), 1);
   EXPECT_EQ(out, "dfs: /copy: Is a directory (stdin needs a file name)\n");
@@ -169,6 +172,29 @@ TEST_F(CliTest, DirectoriesArePutGotAndCopiedWhole) {
   EXPECT_EQ(ReadWholeFile(tmp.Join("mine.txt")), "local\n");
   ASSERT_EQ(Dfs({"get", "-f", "/copy/index.txt", tmp.Join("mine.txt")}, &out), 0) << out;
   EXPECT_EQ(ReadWholeFile(tmp.Join("mine.txt")), "three pictures\n");
+  // A symbolic link is written through, a device written into; neither is replaced.
+  std::filesystem::create_symlink("mine.txt", tmp.Join("link"));
+  ASSERT_EQ(Dfs({"get", "-f", "/copy/2026/nothing", tmp.Join("link")}, &out), 0) << out;
+  EXPECT_TRUE(std::filesystem::is_symlink(tmp.Join("link")));
+  EXPECT_EQ(ReadWholeFile(tmp.Join("mine.txt")), "");
+  if (::mknod(tmp.Join("null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {  // as root
+    ASSERT_EQ(Dfs({"get", "/copy/index.txt", tmp.Join("null")}, &out), 0) << out;
+    EXPECT_TRUE(std::filesystem::is_character_file(tmp.Join("null")));
+  }
+
+  // Names of 255 bytes, the most there may be, though NAME._COPYING_ is longer.
+  const std::string longest(255, 'n');
+  WriteWholeFile(tmp.Join(longest), "long\n");
+  ASSERT_EQ(Dfs({"put", tmp.Join(longest), "/copy"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"cp", "/copy/" + longest, "/backup"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"get", "/backup/" + longest, tmp.Join("back")}, &out), 0) << out;
+  EXPECT_EQ(ReadWholeFile(tmp.Join("back/" + longest)), "long\n");
+
+  // An empty path names nothing (it is not the root).
+  EXPECT_EQ(Dfs({"chmod", "700", ""}, &out), 1);
+  EXPECT_EQ(out, "dfs: '': an empty path names nothing\n");
+  EXPECT_EQ(Dfs({"get", "", tmp.Join("root")}, &out), 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp.Join("root")));
 }
 
 // A put killed halfway leaves the file it was replacing as it was, and only a

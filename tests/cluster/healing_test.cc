@@ -310,7 +310,7 @@ TEST(LeaseRecoveryTest, DeadWritersFileIsClosedAtItsFinishedBlocks) {
   auto fs = (*c)->Connect();
   std::string data = TestData(41, (4 << 20) + 300'000);  // one full block and some more
   std::string cmd = "DFS_CONF=" + (*c)->client_conf_path() + " exec " + BinDir() +
-                    "/dfs put - /orphan";
+                    "/dfs appendToFile - /orphan";
   FILE* writer = popen(cmd.c_str(), "w");
   ASSERT_NE(writer, nullptr);
   ASSERT_EQ(fwrite(data.data(), 1, data.size(), writer), data.size());
@@ -354,7 +354,7 @@ TEST(LeaseRecoveryTest, DeadWritersLastBlockIsRecoveredAtTheLengthEveryReplicaHo
   // This writer renews its lease well within the (short) limit until it is killed.
   std::string conf = (*c)->dir() + "/renewing.conf";
   std::ofstream(conf) << "namenodes = " << (*c)->namenode_address() << "\nlease_renew_ms = 200\n";
-  std::string cmd = "DFS_CONF=" + conf + " exec " + BinDir() + "/dfs put - /half";
+  std::string cmd = "DFS_CONF=" + conf + " exec " + BinDir() + "/dfs appendToFile - /half";
   FILE* writer = popen(cmd.c_str(), "w");
   ASSERT_NE(writer, nullptr);
   ASSERT_EQ(fwrite(data.data(), 1, data.size(), writer), data.size());
