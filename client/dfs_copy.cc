@@ -94,16 +94,6 @@ std::string LocalName(const std::string& local) {
   return p.filename().string();
 }
 
-// The destination of copying something called `name` to `dst`: dst/name if dst is an
-// existing directory, else dst itself.
-std::string RemoteTarget(FileSystem* dfs, const std::string& name, const std::string& dst) {
-  auto st = dfs->GetFileStatus(dst);
-  if (st.ok() && st->type() == proto::DIRECTORY && !name.empty()) {
-    return Join(NormalizePath(dst), name);
-  }
-  return NormalizePath(dst);
-}
-
 // The status of each remote source; an error for one that is missing (rc becomes 1).
 std::vector<FileStatus> StatSources(FileSystem* dfs, const std::vector<std::string>& paths,
                                     int* rc) {
@@ -121,10 +111,28 @@ std::vector<FileStatus> StatSources(FileSystem* dfs, const std::vector<std::stri
 
 enum class Kind { kMissing, kFile, kDirectory };
 
-Kind RemoteKind(FileSystem* dfs, const std::string& path) {
+// What is at a remote path; an error other than "missing" (the cluster is down, say) is
+// the command's error.
+Result<Kind> RemoteKind(FileSystem* dfs, const std::string& path) {
   auto st = dfs->GetFileStatus(path);
-  if (!st.ok()) return Kind::kMissing;
+  if (st.status().code() == Code::kNotFound) return Kind::kMissing;
+  if (!st.ok()) return st.status();
   return st->type() == proto::DIRECTORY ? Kind::kDirectory : Kind::kFile;
+}
+
+// The destination of copying something called `name` to `dst`: dst/name if dst is an
+// existing directory, else dst itself.
+std::string RemoteTarget(const std::string& name, const std::string& dst, Kind dst_kind) {
+  if (dst_kind == Kind::kDirectory && !name.empty()) return Join(NormalizePath(dst), name);
+  return NormalizePath(dst);
+}
+
+// Makes the directory dst, unless it exists.
+Status EnsureRemoteDir(FileSystem* dfs, const std::string& dst) {
+  Status s = dfs->Mkdirs(dst, false);
+  if (s.code() != Code::kAlreadyExists) return s;
+  auto kind = RemoteKind(dfs, dst);
+  return kind.ok() && *kind == Kind::kDirectory ? Status::Ok() : s;
 }
 
 Kind LocalKind(const std::string& path) {
@@ -219,10 +227,7 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
     if (!top && fs::is_symlink(fs::symlink_status(src, ec))) {
       return Fail(src, "a symbolic link to a directory; not followed");
     }
-    if (RemoteKind(dfs, dst) != Kind::kDirectory) {
-      Status s = dfs->Mkdirs(dst, false);
-      if (!s.ok()) return Fail(dst, s);
-    }
+    if (Status s = EnsureRemoteDir(dfs, dst); !s.ok()) return Fail(dst, s);
     std::vector<fs::path> entries;
     for (auto it = fs::directory_iterator(src, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
@@ -340,10 +345,7 @@ int CpPath(FileSystem* dfs, const FileStatus& st, const std::string& dst, bool f
     });
     return s.ok() ? 0 : Fail(dst, s);
   }
-  if (RemoteKind(dfs, dst) != Kind::kDirectory) {
-    Status s = dfs->Mkdirs(dst, false);
-    if (!s.ok()) return Fail(dst, s);
-  }
+  if (Status s = EnsureRemoteDir(dfs, dst); !s.ok()) return Fail(dst, s);
   auto entries = dfs->ListStatus(st.path());
   if (!entries.ok()) return Fail(st.path(), entries.status());
   int rc = 0;
@@ -360,7 +362,9 @@ int Put(FileSystem* dfs, const std::vector<std::string>& args, const CreateOptio
   for (size_t i = 0; i < sources; ++i) {
     if (args[i] == "-" && sources > 1) return Fail("-", "stdin must be the only source");
   }
-  const Kind dst_kind = RemoteKind(dfs, dst_arg);
+  const Result<Kind> kind = RemoteKind(dfs, dst_arg);
+  if (!kind.ok()) return Fail(dst_arg, kind.status());
+  const Kind dst_kind = *kind;
   if (int rc = CheckDestination(sources, dst_kind, dst_arg)) return rc;
   if (args[0] == "-") {
     if (dst_kind == Kind::kDirectory) {
@@ -377,7 +381,7 @@ int Put(FileSystem* dfs, const std::vector<std::string>& args, const CreateOptio
   Progress progress(total);
   int rc = 0;
   for (size_t i = 0; i < sources; ++i) {
-    const std::string dst = RemoteTarget(dfs, LocalName(args[i]), dst_arg);
+    const std::string dst = RemoteTarget(LocalName(args[i]), dst_arg, dst_kind);
     rc |= PutPath(dfs, args[i], dst, options, force, &progress, true);
   }
   progress.Finish();
@@ -422,11 +426,13 @@ int Get(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
 int Cp(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
   const std::string& dst_arg = args.back();
   const size_t sources = args.size() - 1;
-  if (int rc = CheckDestination(sources, RemoteKind(dfs, dst_arg), dst_arg)) return rc;
+  const Result<Kind> dst_kind = RemoteKind(dfs, dst_arg);
+  if (!dst_kind.ok()) return Fail(dst_arg, dst_kind.status());
+  if (int rc = CheckDestination(sources, *dst_kind, dst_arg)) return rc;
   int rc = 0;
   for (const FileStatus& st : StatSources(dfs, {args.begin(), args.end() - 1}, &rc)) {
     const std::string& src = st.path();
-    const std::string dst = RemoteTarget(dfs, BaseName(src), dst_arg);
+    const std::string dst = RemoteTarget(BaseName(src), dst_arg, *dst_kind);
     if (dst == src) {
       rc = Fail(src, "source and destination are the same file");
     } else if (st.type() == proto::DIRECTORY && dst.rfind(Join(src, ""), 0) == 0) {
