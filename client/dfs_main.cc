@@ -104,7 +104,7 @@ int Count(const std::vector<std::string>& paths, bool human) {
       rc = Fail(p, cs.status());
       continue;
     }
-    printf("%12lu %12lu %12s %s\n", cs->directory_count, cs->file_count,
+    printf("%12lu %12lu %18s %s\n", cs->directory_count, cs->file_count,
            HumanSize(cs->length, human).c_str(), NormalizePath(p).c_str());
   }
   return rc;

@@ -56,7 +56,7 @@ TEST_F(CliTest, EveryCommandDoesWhatItSays) {
   ASSERT_EQ(Dfs({"head", "/a/moved"}, &out), 0);
   EXPECT_EQ(out, "hello world\n");
   ASSERT_EQ(Dfs({"count", "/a"}, &out), 0);
-  EXPECT_EQ(out, "           2            3           24 /a\n");  // /a and /a/b; 3 files
+  EXPECT_EQ(out, "           2            3                 24 /a\n");  // /a, /a/b; 3 files
   ASSERT_EQ(Dfs({"df", "-H"}, &out), 0);
   EXPECT_NE(out.find("dfs://"), std::string::npos) << out;
   ASSERT_EQ(Dfs({"ls", "-R", "/"}, &out), 0);
