@@ -11,6 +11,7 @@
 #include "client/dfs_copy.h"
 #include "client/dfs_permissions.h"
 #include "client/file_system.h"
+#include "client/glob.h"
 #include "client/output_stream.h"
 
 namespace dfs {
@@ -419,9 +420,33 @@ int main(int argc, char** argv) {
   for (const auto& p : paths) {
     if (p.empty()) return Fail("''", "an empty path names nothing");
   }
+  // Remote patterns (quoted, so the shell leaves them alone), as hdfs dfs takes them.
+  int glob_rc = 0;
+  auto expand = [&](size_t keep_last) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      auto matches = i + keep_last >= paths.size() ? Result<std::vector<std::string>>({paths[i]})
+                                                   : Glob(g_fs.get(), paths[i]);
+      if (matches.ok()) {
+        out.insert(out.end(), matches->begin(), matches->end());
+      } else if (!(*rm && force && matches.status().code() == Code::kNotFound)) {
+        glob_rc = Fail(paths[i], matches.status());
+      }
+    }
+    paths = std::move(out);
+  };
+  if (*ls || *cat || *head || *tail || *rm || *rmdir || *stat || *du || *count || *setrep ||
+      *chmod || *chown || *chgrp) {
+    expand(0);
+    if (paths.empty() && glob_rc != 0) return glob_rc;
+  } else if (*get || *cp || *mv) {
+    expand(1);
+    if (paths.size() < 2) return glob_rc;
+  }
 
-  if (*ls) return Ls(paths, recursive, human);
-  if (*mkdir) {
+  if (*ls) {
+    rc = Ls(paths, recursive, human);
+  } else if (*mkdir) {
     for (const auto& p : paths) {
       Status s = g_fs->Mkdirs(p, parents);
       if (!s.ok()) rc = Fail(p, s);
@@ -520,6 +545,7 @@ int main(int argc, char** argv) {
   } else if (*safemode) {
     rc = AdminSafemode(g_fs.get(), action);
   }
+  rc |= glob_rc;
   // What cat, get - and the listings wrote must have reached stdout (a full disk, a
   // closed pipe).
   if (fflush(stdout) != 0 || ferror(stdout)) rc = Fail("stdout", ErrnoStatus("write", errno));

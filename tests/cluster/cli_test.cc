@@ -298,6 +298,29 @@ TEST_F(CliTest, ModesOwnersMergesAndAppends) {
   EXPECT_EQ(out, big.substr(3000 - 1024));
 }
 
+TEST_F(CliTest, QuotedPatternsMatchRemotePaths) {
+  std::string out;
+  ASSERT_EQ(Dfs({"mkdir", "-p", "/logs/2025", "/logs/2026", "/logs/old"}, &out), 0) << out;
+  for (const char* f : {"/logs/2025/a.log", "/logs/2026/b.log", "/logs/2026/c.txt",
+                        "/logs/old/d.log"}) {
+    ASSERT_EQ(Dfs({"put", "-", f}, &out, std::string(f) + "\n"), 0) << out;
+  }
+  ASSERT_EQ(Dfs({"cat", "/logs/202?/*.log"}, &out), 0) << out;
+  EXPECT_EQ(out, "/logs/2025/a.log\n/logs/2026/b.log\n");
+  ASSERT_EQ(Dfs({"cat", "/logs/{old,2026}/[bd].*"}, &out), 0) << out;
+  EXPECT_EQ(out, "/logs/old/d.log\n/logs/2026/b.log\n");
+  ASSERT_EQ(Dfs({"cp", "/logs/*/*.log", "/logs/old"}, &out), 1);  // d.log onto itself
+  ASSERT_EQ(Dfs({"ls", "/logs/old"}, &out), 0);
+  EXPECT_NE(out.find("Found 3 items"), std::string::npos) << out;
+  EXPECT_EQ(Dfs({"cat", "/logs/*.gz"}, &out), 1);
+  EXPECT_EQ(out, "dfs: /logs/*.gz: No such file or directory\n");
+  EXPECT_EQ(Dfs({"rm", "-f", "/logs/*.gz"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"rm", "/logs/*/*.log"}, &out), 0) << out;
+  ASSERT_EQ(Dfs({"ls", "-R", "/logs"}, &out), 0);
+  EXPECT_EQ(out.find(".log"), std::string::npos) << out;
+  EXPECT_NE(out.find("/logs/2026/c.txt"), std::string::npos) << out;
+}
+
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* cmd : {"ls", "mkdir", "put", "get", "cat", "tail", "rm", "mv", "cp", "stat",
                           "du", "df", "setrep", "touchz", "test", "fsck", "admin", "getmerge",
