@@ -59,26 +59,30 @@ Result<std::vector<std::string>> Glob(FileSystem* fs, const std::string& pattern
   ASSIGN_OR_RETURN(auto alternatives, ExpandBraces(pattern));
   std::vector<std::string> matches;
   for (const std::string& alt : alternatives) {
-    std::vector<std::string> found = {"/"};
+    std::vector<std::pair<std::string, bool>> found = {{"/", true}};  // (path, directory)
     for (const std::string& part : Split(NormalizePath(alt))) {
-      std::vector<std::string> next;
-      for (const std::string& dir : found) {
+      std::vector<std::pair<std::string, bool>> next;
+      for (const auto& [dir, is_dir] : found) {
+        if (!is_dir) continue;  // nothing is under a file
         const std::string prefix = dir == "/" ? "/" : dir + "/";
         if (!IsPattern(part)) {
-          if (fs->GetFileStatus(prefix + part).ok()) next.push_back(prefix + part);
+          auto st = fs->GetFileStatus(prefix + part);
+          if (st.ok()) next.emplace_back(prefix + part, st->type() == proto::DIRECTORY);
           continue;
         }
         auto entries = fs->ListStatus(dir);
-        if (!entries.ok()) continue;  // a file, or gone: nothing under it matches
+        if (!entries.ok()) continue;  // gone meanwhile
         for (const FileStatus& e : *entries) {
           std::string name = e.path().substr(e.path().rfind('/') + 1);
-          if (fnmatch(part.c_str(), name.c_str(), 0) == 0) next.push_back(e.path());
+          if (fnmatch(part.c_str(), name.c_str(), 0) == 0) {
+            next.emplace_back(e.path(), e.type() == proto::DIRECTORY);
+          }
         }
       }
       found = std::move(next);
     }
     std::sort(found.begin(), found.end());
-    matches.insert(matches.end(), found.begin(), found.end());
+    for (const auto& [path, is_dir] : found) matches.push_back(path);
   }
   if (matches.empty()) return NotFound(pattern + ": No such file or directory");
   return matches;

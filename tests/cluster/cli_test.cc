@@ -312,6 +312,8 @@ TEST_F(CliTest, QuotedPatternsMatchRemotePaths) {
   ASSERT_EQ(Dfs({"cp", "/logs/*/*.log", "/logs/old"}, &out), 1);  // d.log onto itself
   ASSERT_EQ(Dfs({"ls", "/logs/old"}, &out), 0);
   EXPECT_NE(out.find("Found 3 items"), std::string::npos) << out;
+  EXPECT_EQ(Dfs({"cat", "/logs/2026/c.txt/*"}, &out), 1);  // nothing is under a file
+  EXPECT_EQ(out, "dfs: /logs/2026/c.txt/*: No such file or directory\n");
   EXPECT_EQ(Dfs({"cat", "/logs/*.gz"}, &out), 1);
   EXPECT_EQ(out, "dfs: /logs/*.gz: No such file or directory\n");
   EXPECT_EQ(Dfs({"rm", "-f", "/logs/*.gz"}, &out), 0) << out;
