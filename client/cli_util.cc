@@ -28,6 +28,29 @@ int Fail(const std::string& path, const Status& s) {
   return Fail(path, say_message ? s.message() : std::strerror(err));
 }
 
+namespace {
+int ForTree(FileSystem* fs, const FileStatus& st, bool recursive,
+            const std::function<Status(const FileStatus&)>& fn) {
+  Status s = fn(st);
+  int rc = s.ok() ? 0 : Fail(st.path(), s);
+  if (!recursive || st.type() != proto::DIRECTORY) return rc;
+  auto entries = fs->ListStatus(st.path());
+  if (!entries.ok()) return Fail(st.path(), entries.status());
+  for (const FileStatus& e : *entries) rc |= ForTree(fs, e, true, fn);
+  return rc;
+}
+}  // namespace
+
+int ForEachPath(FileSystem* fs, const std::vector<std::string>& paths, bool recursive,
+                const std::function<Status(const FileStatus&)>& fn) {
+  int rc = 0;
+  for (const auto& p : paths) {
+    auto st = fs->GetFileStatus(p);
+    rc |= st.ok() ? ForTree(fs, *st, recursive, fn) : Fail(p, st.status());
+  }
+  return rc;
+}
+
 std::string HumanSize(uint64_t n, bool human) {
   if (!human) return std::to_string(n);
   const char* units[] = {"", "K", "M", "G", "T", "P"};

@@ -76,10 +76,6 @@ std::vector<char>& Buffer() {
   return buf;
 }
 
-std::string Join(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
 // The last component of a remote path ("" for the root).
 std::string BaseName(const std::string& remote) {
   return fs::path(NormalizePath(remote)).filename().string();
@@ -123,7 +119,7 @@ Result<Kind> RemoteKind(FileSystem* dfs, const std::string& path) {
 // The destination of copying something called `name` to `dst`: dst/name if dst is an
 // existing directory, else dst itself.
 std::string RemoteTarget(const std::string& name, const std::string& dst, Kind dst_kind) {
-  if (dst_kind == Kind::kDirectory && !name.empty()) return Join(NormalizePath(dst), name);
+  if (dst_kind == Kind::kDirectory && !name.empty()) return ChildPath(NormalizePath(dst), name);
   return NormalizePath(dst);
 }
 
@@ -237,7 +233,7 @@ int PutPath(FileSystem* dfs, const fs::path& src, const std::string& dst,
     std::sort(entries.begin(), entries.end());
     int rc = 0;
     for (const fs::path& e : entries) {
-      rc |= PutPath(dfs, e, Join(dst, e.filename().string()), options, force, progress, false);
+      rc |= PutPath(dfs, e, ChildPath(dst, e.filename().string()), options, force, progress, false);
     }
     return rc;
   }
@@ -268,11 +264,9 @@ Status CopyStream(InputStream* in, FILE* out, Progress* progress, uint64_t limit
   return Status::Ok();
 }
 
-// Copies a remote file to a FILE*, from byte `start` on, `limit` bytes at most.
-Status CopyOut(FileSystem* dfs, const std::string& src, FILE* out, uint64_t start = 0,
-               uint64_t limit = UINT64_MAX) {
+// Copies a remote file to a FILE*, `limit` bytes at most.
+Status CopyOut(FileSystem* dfs, const std::string& src, FILE* out, uint64_t limit = UINT64_MAX) {
   ASSIGN_OR_RETURN(auto in, dfs->Open(src));
-  RETURN_IF_ERROR(in->Seek(std::min(start, in->length())));
   return CopyStream(in.get(), out, nullptr, limit);
 }
 
@@ -349,7 +343,8 @@ int CpPath(FileSystem* dfs, const FileStatus& st, const std::string& dst, bool f
   auto entries = dfs->ListStatus(st.path());
   if (!entries.ok()) return Fail(st.path(), entries.status());
   int rc = 0;
-  for (const FileStatus& e : *entries) rc |= CpPath(dfs, e, Join(dst, BaseName(e.path())), force);
+  for (const FileStatus& e : *entries)
+    rc |= CpPath(dfs, e, ChildPath(dst, BaseName(e.path())), force);
   return rc;
 }
 
@@ -435,7 +430,7 @@ int Cp(FileSystem* dfs, const std::vector<std::string>& args, bool force) {
     const std::string dst = RemoteTarget(BaseName(src), dst_arg, *dst_kind);
     if (dst == src) {
       rc = Fail(src, "source and destination are the same file");
-    } else if (st.type() == proto::DIRECTORY && dst.rfind(Join(src, ""), 0) == 0) {
+    } else if (st.type() == proto::DIRECTORY && dst.rfind(ChildPath(src, ""), 0) == 0) {
       rc = Fail(src, "cannot copy a directory into itself (" + dst + ")");
     } else {
       rc |= CpPath(dfs, st, dst, force);
@@ -522,14 +517,15 @@ int AppendToFile(FileSystem* dfs, const std::vector<std::string>& args) {
 }
 
 int Head(FileSystem* dfs, const std::string& path) {
-  Status s = CopyOut(dfs, path, stdout, 0, 1024);
+  Status s = CopyOut(dfs, path, stdout, 1024);
   return s.ok() ? 0 : Fail(path, s);
 }
 
 int Tail(FileSystem* dfs, const std::string& path) {
-  auto st = dfs->GetFileStatus(path);
-  Status s = st.status();
-  if (s.ok()) s = CopyOut(dfs, path, stdout, st->length() > 1024 ? st->length() - 1024 : 0);
+  auto in = dfs->Open(path);
+  Status s = in.status();
+  if (s.ok()) s = (*in)->Seek((*in)->length() > 1024 ? (*in)->length() - 1024 : 0);
+  if (s.ok()) s = CopyStream(in->get(), stdout, nullptr);
   return s.ok() ? 0 : Fail(path, s);
 }
 

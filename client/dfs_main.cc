@@ -137,37 +137,16 @@ int Stat(const std::string& path) {
   return 0;
 }
 
-// Every file at or under st (a file: itself); an entry that cannot be listed is reported
-// (rc becomes 1) and the walk goes on.
-void CollectFiles(const FileStatus& st, std::vector<std::string>* files, int* rc) {
-  if (st.type() != proto::DIRECTORY) {
-    files->push_back(st.path());
-    return;
-  }
-  auto entries = g_fs->ListStatus(st.path());
-  if (!entries.ok()) {
-    *rc = Fail(st.path(), entries.status());
-    return;
-  }
-  for (const FileStatus& e : *entries) CollectFiles(e, files, rc);
-}
-
 // Of a file, or of every file under a directory (as HDFS's setrep).
 int Setrep(uint32_t replication, const std::string& path, bool wait) {
-  auto st = g_fs->GetFileStatus(path);
-  if (!st.ok()) return Fail(path, st.status());
-  int rc = 0;
-  std::vector<std::string> files, set;
-  CollectFiles(*st, &files, &rc);
-  for (const std::string& f : files) {
-    Status s = g_fs->SetReplication(f, replication);
-    if (!s.ok()) {
-      rc = Fail(f, s);
-      continue;
-    }
-    printf("Replication %u set: %s\n", replication, f.c_str());
-    set.push_back(f);
-  }
+  std::vector<std::string> set;
+  int rc = ForEachPath(g_fs.get(), {path}, true, [&](const FileStatus& st) -> Status {
+    if (st.type() == proto::DIRECTORY) return Status::Ok();
+    RETURN_IF_ERROR(g_fs->SetReplication(st.path(), replication));
+    printf("Replication %u set: %s\n", replication, st.path().c_str());
+    set.push_back(st.path());
+    return Status::Ok();
+  });
   if (!wait) return rc;
   for (const std::string& f : set) {
     for (;;) {
@@ -310,8 +289,8 @@ int main(int argc, char** argv) {
   put->add_option("args", paths, "local sources... remote destination")
       ->required()
       ->expected(2, -1);
-  auto* get = app.add_subcommand(
-      "get", "copy files and directories to the local disk (- for stdout: one file)");
+  auto* get =
+      app.add_subcommand("get", "copy files and directories to the local disk (- for stdout)");
   get->add_flag("-f", force, "overwrite existing local files");
   get->add_option("args", paths, "remote sources... local destination")
       ->required()

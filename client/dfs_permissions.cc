@@ -1,33 +1,9 @@
 #include "client/dfs_permissions.h"
 
-#include <functional>
-
 #include "client/cli_util.h"
 
 namespace dfs {
 namespace {
-
-// Runs fn on st and, with recursive, on everything under it (parents first).
-int ForTree(FileSystem* fs, const FileStatus& st, bool recursive,
-            const std::function<Status(const FileStatus&)>& fn) {
-  Status s = fn(st);
-  int rc = s.ok() ? 0 : Fail(st.path(), s);
-  if (!recursive || st.type() != proto::DIRECTORY) return rc;
-  auto entries = fs->ListStatus(st.path());
-  if (!entries.ok()) return Fail(st.path(), entries.status());
-  for (const FileStatus& e : *entries) rc |= ForTree(fs, e, true, fn);
-  return rc;
-}
-
-int ForPaths(FileSystem* fs, const std::vector<std::string>& paths, bool recursive,
-             const std::function<Status(const FileStatus&)>& fn) {
-  int rc = 0;
-  for (const auto& p : paths) {
-    auto st = fs->GetFileStatus(p);
-    rc |= st.ok() ? ForTree(fs, *st, recursive, fn) : Fail(p, st.status());
-  }
-  return rc;
-}
 
 const std::string kOps = "+-=";
 const std::string kLetters = "rwxXt";  // X: x only for a directory or what has an x bit
@@ -79,7 +55,7 @@ int Chmod(FileSystem* fs, const std::string& spec, const std::vector<std::string
           bool recursive) {
   // A malformed mode is refused before anything changes.
   if (auto check = ApplyModeSpec(spec, 0, false); !check.ok()) return Fail(spec, check.status());
-  return ForPaths(fs, paths, recursive, [&](const FileStatus& st) -> Status {
+  return ForEachPath(fs, paths, recursive, [&](const FileStatus& st) -> Status {
     ASSIGN_OR_RETURN(uint32_t mode, ApplyModeSpec(spec, st.mode(), st.type() == proto::DIRECTORY));
     return mode == st.mode() ? Status::Ok() : fs->SetPermission(st.path(), mode);
   });
@@ -93,8 +69,8 @@ int Chown(FileSystem* fs, const std::string& spec, const std::vector<std::string
   if ((owner.empty() && group.empty()) || group.find(':') != std::string::npos) {
     return Fail(spec, InvalidArgument("give OWNER, OWNER:GROUP or :GROUP"));
   }
-  return ForPaths(fs, paths, recursive,
-                  [&](const FileStatus& st) { return fs->SetOwner(st.path(), owner, group); });
+  return ForEachPath(fs, paths, recursive,
+                     [&](const FileStatus& st) { return fs->SetOwner(st.path(), owner, group); });
 }
 
 }  // namespace dfs

@@ -24,6 +24,10 @@ std::string NormalizePath(const std::string& path) {
   return out;
 }
 
+std::string ChildPath(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
 Result<std::unique_ptr<FileSystem>> FileSystem::Connect(const Config& conf) {
   std::string list = conf.GetString("namenodes", conf.GetString("namenode"));
   if (list.empty()) {

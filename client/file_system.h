@@ -146,5 +146,8 @@ class FileSystem {
 
 // "/a//b/" -> "/a/b"; "a" -> "/a". Leaves the namenode to refuse "..", NUL and the like.
 std::string NormalizePath(const std::string& path);
+// The path of `name` in the normalized directory `dir`: ("/", "a") -> "/a", ("/d", "a") ->
+// "/d/a".
+std::string ChildPath(const std::string& dir, const std::string& name);
 
 }  // namespace dfs

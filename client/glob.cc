@@ -64,10 +64,10 @@ Result<std::vector<std::string>> Glob(FileSystem* fs, const std::string& pattern
       std::vector<std::pair<std::string, bool>> next;
       for (const auto& [dir, is_dir] : found) {
         if (!is_dir) continue;  // nothing is under a file
-        const std::string prefix = dir == "/" ? "/" : dir + "/";
         if (!IsPattern(part)) {
-          auto st = fs->GetFileStatus(prefix + part);
-          if (st.ok()) next.emplace_back(prefix + part, st->type() == proto::DIRECTORY);
+          const std::string child = ChildPath(dir, part);
+          auto st = fs->GetFileStatus(child);
+          if (st.ok()) next.emplace_back(child, st->type() == proto::DIRECTORY);
           continue;
         }
         auto entries = fs->ListStatus(dir);

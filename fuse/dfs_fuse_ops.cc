@@ -28,10 +28,6 @@ void ReplyError(fuse_req_t req, const char* op, const std::string& path, const S
   fuse_reply_err(req, err);
 }
 
-std::string Child(const std::string& dir, const char* name) {
-  return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
-}
-
 void FillAttr(const FileStatus& st, struct stat* out) {
   memset(out, 0, sizeof *out);
   bool dir = st.type() == proto::DIRECTORY;
@@ -122,10 +118,10 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (!PathOf(req, parent, &dir)) return;
   struct fuse_entry_param e;
   Status s;
-  if (MakeEntry(M(req), Child(dir, name), &e, &s)) {
+  if (MakeEntry(M(req), ChildPath(dir, name), &e, &s)) {
     fuse_reply_entry(req, &e);
   } else {
-    ReplyError(req, "lookup", Child(dir, name), s);
+    ReplyError(req, "lookup", ChildPath(dir, name), s);
   }
 }
 
@@ -197,7 +193,7 @@ void MkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   std::string dir;
   if (!PathOf(req, parent, &dir)) return;
   if (m->options.read_only) return (void)fuse_reply_err(req, EROFS);
-  std::string path = Child(dir, name);
+  std::string path = ChildPath(dir, name);
   Status s = m->fs->Mkdirs(path, false, mode & 07777 & ~fuse_req_ctx(req)->umask);
   if (!s.ok()) return ReplyError(req, "mkdir", path, s);
   ChownToCaller(req, path);
@@ -211,7 +207,7 @@ void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool want_dir) 
   std::string dir;
   if (!PathOf(req, parent, &dir)) return;
   if (m->options.read_only) return (void)fuse_reply_err(req, EROFS);
-  std::string path = Child(dir, name);
+  std::string path = ChildPath(dir, name);
   // The kernel has already refused unlink of a directory and rmdir of a file, from the
   // types it learned at lookup.
   Status s = m->fs->Delete(path, false);
@@ -229,7 +225,7 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
   if (!PathOf(req, parent, &from_dir) || !PathOf(req, newparent, &to_dir)) return;
   if (m->options.read_only) return (void)fuse_reply_err(req, EROFS);
   if (flags & ~RENAME_NOREPLACE) return (void)fuse_reply_err(req, EINVAL);
-  std::string from = Child(from_dir, name), to = Child(to_dir, newname);
+  std::string from = ChildPath(from_dir, name), to = ChildPath(to_dir, newname);
   if ((flags & RENAME_NOREPLACE) && m->fs->GetFileStatus(to).ok()) {
     return (void)fuse_reply_err(req, EEXIST);
   }
@@ -344,7 +340,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   if (!PathOf(req, parent, &dir)) return;
   if (m->options.read_only) return (void)fuse_reply_err(req, EROFS);
   auto f = std::make_unique<OpenFile>();
-  f->path = Child(dir, name);
+  f->path = ChildPath(dir, name);
   f->writable = true;
   CreateOptions o;
   o.mode = mode & 07777 & ~fuse_req_ctx(req)->umask;
