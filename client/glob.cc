@@ -68,10 +68,12 @@ Result<std::vector<std::string>> Glob(FileSystem* fs, const std::string& pattern
           const std::string child = ChildPath(dir, part);
           auto st = fs->GetFileStatus(child);
           if (st.ok()) next.emplace_back(child, st->type() == proto::DIRECTORY);
+          if (!st.ok() && st.status().code() != Code::kNotFound) return st.status();
           continue;
         }
         auto entries = fs->ListStatus(dir);
-        if (!entries.ok()) continue;  // gone meanwhile
+        if (entries.status().code() == Code::kNotFound) continue;  // gone meanwhile
+        if (!entries.ok()) return entries.status();  // the cluster cannot be reached, say
         for (const FileStatus& e : *entries) {
           std::string name = e.path().substr(e.path().rfind('/') + 1);
           if (fnmatch(part.c_str(), name.c_str(), 0) == 0) {

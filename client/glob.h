@@ -15,7 +15,8 @@ bool HasGlob(const std::string& path);
 // InvalidArgument for an unclosed brace.
 Result<std::vector<std::string>> ExpandBraces(const std::string& pattern);
 // The paths that match, in order; a path without a pattern is itself (even if missing).
-// NotFound if a pattern matches nothing.
+// NotFound if a pattern matches nothing; another error of the namenode (unreachable, say)
+// is returned as it is.
 Result<std::vector<std::string>> Glob(FileSystem* fs, const std::string& pattern);
 
 }  // namespace dfs
